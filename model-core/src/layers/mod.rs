@@ -1,0 +1,32 @@
+//! Layers with their forward and backward passes.
+//!
+//! A batch of values is a matrix with one column per sample and a static number of rows, the
+//! value's size: see [`Batch`]. A rank-2 value `[L, D]` is stored flat, row-major (position `p`,
+//! component `d` at row `p * D + d`), as Keras's Flatten reads it.
+
+mod activation;
+mod dense;
+mod embedding;
+mod merge;
+
+pub use activation::Activation;
+pub use dense::Dense;
+pub use embedding::{Embedding, IdBatch};
+pub use merge::{add, concatenate, concatenate_backward, multiply, multiply_backward, subtract};
+
+use nalgebra::{Const, Dyn, OMatrix};
+
+/// A batch of values of size `N`: `N` rows, one column per sample.
+pub type Batch<T, const N: usize> = OMatrix<T, Const<N>, Dyn>;
+
+/// Resizes `batch` to `samples` columns, reusing its storage when the count is unchanged.
+pub fn resize_batch<T: crate::Real, const N: usize>(batch: &mut Batch<T, N>, samples: usize) {
+    if batch.ncols() != samples {
+        *batch = Batch::<T, N>::zeros(samples);
+    }
+}
+
+/// Creates an empty batch, for workspaces.
+pub fn empty_batch<T: crate::Real, const N: usize>() -> Batch<T, N> {
+    Batch::<T, N>::zeros(0)
+}

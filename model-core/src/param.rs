@@ -1,0 +1,63 @@
+//! Weight tensors and the view optimizers get of them.
+
+use crate::Real;
+
+/// A mutable view of one weight tensor and its gradient, handed to optimizers and visitors.
+#[derive(Debug)]
+pub struct ParamMut<'a, T> {
+    /// The tensor's name inside its layer: `kernel`, `bias` or `embeddings`.
+    pub name: &'static str,
+    /// The weights, in Keras's row-major layout (see the layer's docs).
+    pub value: &'a mut [T],
+    /// The gradient of the last backward pass, in the layout of `value`.
+    pub grad: &'a mut [T],
+    /// Keras's shape of the tensor, for example `[in, out]` for a Dense kernel.
+    pub shape: [usize; 2],
+    /// Whether the optimizer updates this tensor. Frozen tensors are `false`.
+    pub trainable: bool,
+}
+
+/// One weight tensor with its gradient, stored on the heap.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param<T> {
+    pub(crate) value: Vec<T>,
+    pub(crate) grad: Vec<T>,
+}
+
+impl<T: Real> Param<T> {
+    /// Creates a tensor of `len` zeros.
+    pub fn zeros(len: usize) -> Self {
+        Param { value: vec![T::zero(); len], grad: vec![T::zero(); len] }
+    }
+
+    /// Creates a tensor from its values.
+    pub fn from_values(value: Vec<T>) -> Self {
+        let grad = vec![T::zero(); value.len()];
+        Param { value, grad }
+    }
+
+    /// The weights.
+    pub fn values(&self) -> &[T] {
+        &self.value
+    }
+
+    /// The weights, mutably.
+    pub fn values_mut(&mut self) -> &mut [T] {
+        &mut self.value
+    }
+
+    /// The gradient accumulated since the last [`Param::zero_grad`].
+    pub fn grad(&self) -> &[T] {
+        &self.grad
+    }
+
+    /// Resets the gradient to zero.
+    pub fn zero_grad(&mut self) {
+        self.grad.fill(T::zero());
+    }
+
+    /// Returns the view that optimizers and visitors get.
+    pub fn view(&mut self, name: &'static str, shape: [usize; 2], trainable: bool) -> ParamMut<'_, T> {
+        ParamMut { name, value: &mut self.value, grad: &mut self.grad, shape, trainable }
+    }
+}

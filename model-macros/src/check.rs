@@ -1,0 +1,347 @@
+//! One function per rule the macro checks. Each returns the error to report, spanned on the
+//! user's token that is wrong, naming the layer and the shapes in the notation of `model!`.
+
+use proc_macro2::Span;
+use quote::{ToTokens, quote};
+use syn::Ident;
+
+use crate::model::{Activation, Kind, Model};
+use crate::parse::{GenericArg, LayerSyntax, Size};
+use crate::shape::{Dim, Shape};
+
+/// Where a call sits in the source, for spans.
+pub struct CallSite<'a> {
+    /// The layer kind or instance name before the parentheses.
+    pub callee: Span,
+    /// Each argument.
+    pub args: &'a [Span],
+    /// The whole call.
+    pub call: Span,
+}
+
+/// Reads a layer kind with its generic arguments.
+pub fn layer_kind(layer: &LayerSyntax) -> syn::Result<Kind> {
+    let name = layer.kind_name();
+    let simple = layer.path.segments.len() == 1;
+    let stateless = match name.as_str() {
+        "Flatten" => Some(Kind::Flatten),
+        "Add" => Some(Kind::Add),
+        "Subtract" => Some(Kind::Subtract),
+        "Multiply" => Some(Kind::Multiply),
+        "Concatenate" => Some(Kind::Concatenate),
+        _ => None,
+    };
+    if let (Some(kind), true) = (stateless, simple) {
+        if let Some(arg) = layer.args.first() {
+            return Err(syn::Error::new(arg.span(), format!("{name} takes no generic arguments")));
+        }
+        return Ok(kind);
+    }
+    match (name.as_str(), simple) {
+        ("Dense", true) => dense_kind(layer),
+        ("Embedding", true) => embedding_kind(layer),
+        _ => submodel_kind(layer, &name),
+    }
+}
+
+fn dense_kind(layer: &LayerSyntax) -> syn::Result<Kind> {
+    let Some(GenericArg::Size(units)) = layer.args.first() else {
+        let span = layer.args.first().map_or(layer.span(), GenericArg::span);
+        return Err(syn::Error::new(span, "Dense takes its number of units first, as in `Dense::<4>` or `Dense::<4, Relu>`"));
+    };
+    let units = positive_size(units, "Dense's number of units")?;
+    let mut activation = None;
+    let mut bias = true;
+    for arg in &layer.args[1..] {
+        match arg {
+            GenericArg::Size(size) => {
+                return Err(syn::Error::new(size.span(), "Dense takes one size, its units; the input size comes from the value it is called on"));
+            }
+            GenericArg::Option(ident) => {
+                let text = ident.to_string();
+                if let Some((_, found)) = Activation::ALL.iter().find(|(name, _)| *name == text) {
+                    if activation.replace(*found).is_some() {
+                        return Err(syn::Error::new(ident.span(), "Dense takes at most one activation"));
+                    }
+                } else if text == "NoBias" {
+                    bias = false;
+                } else {
+                    let options: Vec<&str> = Activation::ALL.iter().map(|(name, _)| *name).chain(["NoBias"]).collect();
+                    let hint = suggestion(&text, &options).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
+                    return Err(syn::Error::new(
+                        ident.span(),
+                        format!("unknown Dense option `{text}`; {hint}Dense accepts {}", options.join(", ")),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(Kind::Dense { units, activation: activation.unwrap_or(Activation::Linear), bias })
+}
+
+fn embedding_kind(layer: &LayerSyntax) -> syn::Result<Kind> {
+    let usage = "Embedding takes a vocabulary size and a dimension, as in `Embedding::<10888, 1>`";
+    match layer.args.as_slice() {
+        [GenericArg::Size(vocabulary), GenericArg::Size(dim)] => Ok(Kind::Embedding {
+            vocabulary: positive_size(vocabulary, "Embedding's vocabulary")?,
+            dim: positive_size(dim, "Embedding's dimension")?,
+        }),
+        [] => Err(syn::Error::new(layer.span(), usage)),
+        [.., last] => Err(syn::Error::new(last.span(), usage)),
+    }
+}
+
+fn submodel_kind(layer: &LayerSyntax, name: &str) -> syn::Result<Kind> {
+    if layer.path.segments.len() == 1 {
+        if let Some(known) = suggestion(name, &Kind::LAYER_NAMES) {
+            return Err(syn::Error::new(layer.span(), format!("unknown layer kind `{name}`; did you mean `{known}`?")));
+        }
+    }
+    if let Some(arg) = layer.args.first() {
+        return Err(syn::Error::new(
+            arg.span(),
+            format!("`{name}` is not a layer kind of keramic, so it is used as a model, and a model takes no generic arguments; the layer kinds are {}", Kind::LAYER_NAMES.join(", ")),
+        ));
+    }
+    Ok(Kind::Submodel { path: layer.path.clone() })
+}
+
+/// A size that must be at least 1.
+pub fn positive_size(size: &Size, what: &str) -> syn::Result<Dim> {
+    match size {
+        Size::Literal { value: 0, span } => Err(syn::Error::new(*span, format!("{what} must be at least 1"))),
+        _ => Ok(Dim::from_size(size)),
+    }
+}
+
+/// The dimensions of a float input: rank 1 or 2, each at least 1.
+pub fn float_input_dims(span: Span, dims: &[Size]) -> syn::Result<Vec<Dim>> {
+    if dims.len() > 2 {
+        return Err(syn::Error::new(span, format!("inputs have rank 1 or 2, but this one has rank {}", dims.len())));
+    }
+    dims.iter().map(|dim| positive_size(dim, "an input dimension")).collect()
+}
+
+/// An output must be a vector, so that targets and predictions are arrays.
+pub fn output_is_vector(name: &Ident, shape: &Shape) -> syn::Result<()> {
+    match shape {
+        Shape::Floats(dims) if dims.len() == 1 => Ok(()),
+        Shape::Floats(_) => Err(syn::Error::new(name.span(), format!("output `{name}` is {shape}, but outputs must be vectors; apply Flatten to it"))),
+        Shape::Ids { .. } => Err(syn::Error::new(name.span(), format!("output `{name}` is {shape}, but outputs must be float vectors"))),
+    }
+}
+
+/// Infers the output shape of a call, or explains why the call does not fit its operands.
+pub fn infer_call(label: &str, kind: &Kind, first_input: Option<&Shape>, operands: &[(String, Shape)], site: &CallSite<'_>, model: &Ident) -> syn::Result<Shape> {
+    let kind_name = kind.name();
+    let arg_span = |i: usize| site.args.get(i).copied().unwrap_or(site.call);
+    match kind {
+        Kind::Dense { units, .. } => {
+            let (value, shape) = single_operand(&kind_name, operands, site)?;
+            floats(&kind_name, value, shape, arg_span(0))?;
+            if shape.rank() != 1 {
+                return Err(syn::Error::new(arg_span(0), format!("Dense expects a vector [N], but {value} is {shape}; insert Flatten before Dense")));
+            }
+            same_as_first_call(label, first_input, value, shape, arg_span(0))?;
+            Ok(Shape::Floats(vec![units.clone()]))
+        }
+        Kind::Embedding { vocabulary, dim } => {
+            let (value, shape) = single_operand(&kind_name, operands, site)?;
+            let Shape::Ids { vocabulary: input_vocabulary, len } = shape else {
+                return Err(syn::Error::new(
+                    arg_span(0),
+                    format!("Embedding needs integer ids, but {value} is {shape} floats; declare the input as `Id<V>` or `[Id<V>; L]`"),
+                ));
+            };
+            if input_vocabulary.equals(vocabulary) == Some(false) {
+                return Err(syn::Error::new(
+                    arg_span(0),
+                    format!("Embedding `{label}` has a vocabulary of {vocabulary}, but {value} is {shape}; make the two vocabulary sizes equal"),
+                ));
+            }
+            Ok(Shape::Floats(vec![len.clone().unwrap_or(Dim::Known(1)), dim.clone()]))
+        }
+        Kind::Flatten => {
+            let (value, shape) = single_operand(&kind_name, operands, site)?;
+            floats(&kind_name, value, shape, arg_span(0))?;
+            if shape.rank() == 1 {
+                return Err(syn::Error::new(site.callee, format!("Flatten of {value}, which is already flat ({shape}); remove Flatten")));
+            }
+            Ok(Shape::Floats(vec![shape.size()]))
+        }
+        Kind::Add | Kind::Multiply | Kind::Subtract => {
+            if matches!(kind, Kind::Subtract) && operands.len() != 2 {
+                return Err(syn::Error::new(site.callee, format!("Subtract takes exactly 2 inputs, but {} {} given", operands.len(), were(operands.len()))));
+            }
+            if operands.len() < 2 {
+                return Err(syn::Error::new(site.callee, format!("{kind_name} takes at least 2 inputs, but {} {} given", operands.len(), were(operands.len()))));
+            }
+            for (i, (value, shape)) in operands.iter().enumerate() {
+                floats(&kind_name, value, shape, arg_span(i))?;
+            }
+            let (first_value, first_shape) = &operands[0];
+            for (value, shape) in &operands[1..] {
+                if first_shape.equals(shape) == Some(false) {
+                    return Err(syn::Error::new(
+                        site.callee,
+                        format!("{kind_name} needs inputs of equal shape, but {first_value} is {first_shape} and {value} is {shape}"),
+                    ));
+                }
+            }
+            Ok(first_shape.clone())
+        }
+        Kind::Concatenate => concatenate_shape(operands, site),
+        Kind::Submodel { path } => {
+            if path.is_ident(model) {
+                return Err(syn::Error::new(site.callee, format!("model `{model}` cannot use itself as a layer")));
+            }
+            let widths = quote!(<#path as ::model_core::network::Network<f32>>::OUTPUT_WIDTHS[0]);
+            let text = format!("{}'s output size", path.to_token_stream().to_string().replace(' ', ""));
+            Ok(Shape::Floats(vec![Dim::expr(widths, text)]))
+        }
+    }
+}
+
+fn were(count: usize) -> &'static str {
+    if count == 1 { "was" } else { "were" }
+}
+
+fn single_operand<'a>(kind_name: &str, operands: &'a [(String, Shape)], site: &CallSite<'_>) -> syn::Result<(&'a str, &'a Shape)> {
+    match operands {
+        [(value, shape)] => Ok((value, shape)),
+        _ => Err(syn::Error::new(site.callee, format!("{kind_name} takes 1 input, but {} {} given", operands.len(), were(operands.len())))),
+    }
+}
+
+fn floats(kind_name: &str, value: &str, shape: &Shape, span: Span) -> syn::Result<()> {
+    match shape {
+        Shape::Floats(_) => Ok(()),
+        Shape::Ids { .. } => Err(syn::Error::new(span, format!("{kind_name} needs float values, but {value} is {shape}; pass the ids through an Embedding first"))),
+    }
+}
+
+/// A shared instance keeps its weights' shapes, so every call needs the first call's shape.
+fn same_as_first_call(label: &str, first: Option<&Shape>, value: &str, shape: &Shape, span: Span) -> syn::Result<()> {
+    match first {
+        Some(first) if first.equals(shape) == Some(false) => Err(syn::Error::new(
+            span,
+            format!("layer `{label}` was first called on {first}, so it cannot take {value}, which is {shape}; a shared layer needs the same input shape at every call"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn concatenate_shape(operands: &[(String, Shape)], site: &CallSite<'_>) -> syn::Result<Shape> {
+    if operands.len() < 2 {
+        return Err(syn::Error::new(site.callee, format!("Concatenate takes at least 2 inputs, but {} {} given", operands.len(), were(operands.len()))));
+    }
+    for (i, (value, shape)) in operands.iter().enumerate() {
+        floats("Concatenate", value, shape, site.args.get(i).copied().unwrap_or(site.call))?;
+    }
+    let (first_value, first_shape) = &operands[0];
+    let Shape::Floats(first_dims) = first_shape else { return Ok(first_shape.clone()) };
+    let mut last = first_dims[first_dims.len() - 1].clone();
+    for (value, shape) in &operands[1..] {
+        let Shape::Floats(dims) = shape else { continue };
+        if dims.len() != first_dims.len() {
+            return Err(syn::Error::new(
+                site.callee,
+                format!("Concatenate needs inputs of equal rank, but {first_value} is {first_shape} and {value} is {shape}"),
+            ));
+        }
+        let leading_equal = first_dims[..dims.len() - 1].iter().zip(&dims[..dims.len() - 1]).all(|(a, b)| a.equals(b) != Some(false));
+        if !leading_equal {
+            return Err(syn::Error::new(
+                site.callee,
+                format!("Concatenate joins along the last axis, so the other dimensions must be equal, but {first_value} is {first_shape} and {value} is {shape}"),
+            ));
+        }
+        last = last.add(&dims[dims.len() - 1]);
+    }
+    let mut dims = first_dims.clone();
+    let end = dims.len() - 1;
+    dims[end] = last;
+    Ok(Shape::Floats(dims))
+}
+
+/// A value name that is not defined (yet).
+pub fn unknown_value(ident: &Ident, in_scope: &[&str], later: &[String]) -> syn::Error {
+    let name = ident.to_string();
+    if later.contains(&name) {
+        return syn::Error::new(ident.span(), format!("`{name}` is used before it is defined; move this statement after the one that defines `{name}`"));
+    }
+    let hint = suggestion(&name, in_scope).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+    syn::Error::new(ident.span(), format!("no value named `{name}` in this model{hint}"))
+}
+
+/// A called name that is not a declared layer.
+pub fn unknown_instance(ident: &Ident, declared: &[String], is_value: bool) -> syn::Error {
+    let name = ident.to_string();
+    if is_value {
+        return syn::Error::new(ident.span(), format!("`{name}` is a value, not a layer, so it cannot be called"));
+    }
+    let names: Vec<&str> = declared.iter().map(String::as_str).collect();
+    let hint = suggestion(&name, &names).map(|s| format!("; did you mean `{s}`?")).unwrap_or_else(|| {
+        format!("; declare it with `layer {name} = ...;`, or call a layer kind such as `Dense::<1>(...)`")
+    });
+    syn::Error::new(ident.span(), format!("no layer named `{name}` in this model{hint}"))
+}
+
+/// Every input must feed some layer, as Keras requires of a model's inputs.
+pub fn unused_inputs(model: &Model) -> Vec<syn::Error> {
+    model
+        .inputs
+        .iter()
+        .filter(|input| {
+            let used_by_call = model.calls.iter().any(|call| call.operands.iter().any(|&v| model.values[v].storage == input.value));
+            let is_output = model.outputs.iter().any(|output| model.values[output.value].storage == input.value);
+            !used_by_call && !is_output
+        })
+        .map(|input| syn::Error::new(input.name.span(), format!("input `{}` is never used; use it in a layer call or remove it", input.name)))
+        .collect()
+}
+
+/// The closest candidate within a small edit distance, for "did you mean" hints.
+pub fn suggestion<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).clamp(1, 3);
+    candidates
+        .iter()
+        .map(|candidate| (edit_distance(&name.to_lowercase(), &candidate.to_lowercase()), *candidate))
+        .filter(|(distance, candidate)| *distance <= limit && *candidate != name)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestion_finds_close_names() {
+        assert_eq!(suggestion("team1", &["team_1", "team_2", "home"]), Some("team_1"));
+        assert_eq!(suggestion("Sigmod", &["Linear", "Relu", "Sigmoid"]), Some("Sigmoid"));
+        assert_eq!(suggestion("xyz", &["team_1", "home"]), None);
+    }
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("dense", "dense"), 0);
+        assert_eq!(edit_distance("dens", "dense"), 1);
+        assert_eq!(edit_distance("flaten", "flatten"), 1);
+        assert_eq!(edit_distance("abc", "xyz"), 3);
+    }
+}

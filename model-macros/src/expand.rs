@@ -1,0 +1,852 @@
+//! Code generation from a checked model. Nothing here reports user errors: every rule was
+//! checked before, and what only the compiler can check carries the user's spans.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
+
+use crate::model::{Activation, Call, Instance, Kind, Model, Producer};
+use crate::shape::{Dim, Shape};
+
+/// Generates the model struct, its input and output structs, its workspace and every impl.
+pub fn expand(model: &Model) -> TokenStream {
+    let generator = Generator::new(model);
+    let structs = generator.structs();
+    let workspace = generator.workspace();
+    let inherent = generator.inherent_impls();
+    let network = generator.network_impl();
+    quote! {
+        #structs
+        #workspace
+        #inherent
+        #network
+    }
+}
+
+/// What the gradient of a value depends on, to skip work that cannot reach a weight.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum GradNeed {
+    /// The value holds ids, or depends on nothing with weights.
+    Never,
+    /// Only needed when the model is called as a layer on values that need gradients.
+    InputGrads,
+    /// A weight comes before it.
+    Always,
+}
+
+struct Generator<'m> {
+    model: &'m Model,
+    name: &'m Ident,
+    input_struct: Ident,
+    output_struct: Ident,
+    workspace_struct: Ident,
+    need: Vec<GradNeed>,
+}
+
+fn value_field(value: usize) -> Ident {
+    format_ident!("__v{}", value)
+}
+
+fn grad_field(value: usize) -> Ident {
+    format_ident!("__g{}", value)
+}
+
+fn pre_field(call: usize) -> Ident {
+    format_ident!("__pre{}", call)
+}
+
+fn sub_field(call: usize) -> Ident {
+    format_ident!("__sub{}", call)
+}
+
+fn instance_field(instance: &Instance) -> Ident {
+    Ident::new(&instance.label, Span::call_site())
+}
+
+fn activation_tokens(activation: Activation) -> TokenStream {
+    match activation {
+        Activation::Linear => quote!(::model_core::layers::Activation::Linear),
+        Activation::Relu => quote!(::model_core::layers::Activation::Relu),
+        Activation::Sigmoid => quote!(::model_core::layers::Activation::Sigmoid),
+        Activation::Tanh => quote!(::model_core::layers::Activation::Tanh),
+        Activation::Softmax => quote!(::model_core::layers::Activation::Softmax),
+    }
+}
+
+/// A shape as a `String` expression, evaluated at run time so that sizes known only to the
+/// compiler print as numbers.
+fn shape_string(shape: &Shape) -> TokenStream {
+    match shape {
+        Shape::Floats(dims) => {
+            let args: Vec<TokenStream> = dims.iter().map(Dim::to_const_arg).collect();
+            let pattern = format!("[{}]", vec!["{}"; dims.len()].join(", "));
+            quote!(::std::format!(#pattern, #(#args),*))
+        }
+        Shape::Ids { vocabulary, len: None } => {
+            let vocabulary = vocabulary.to_const_arg();
+            quote!(::std::format!("Id<{}>", #vocabulary))
+        }
+        Shape::Ids { vocabulary, len: Some(len) } => {
+            let vocabulary = vocabulary.to_const_arg();
+            let len = len.to_const_arg();
+            quote!(::std::format!("[Id<{}>; {}]", #vocabulary, #len))
+        }
+    }
+}
+
+impl<'m> Generator<'m> {
+    fn new(model: &'m Model) -> Self {
+        let name = &model.name;
+        let mut need = vec![GradNeed::Never; model.values.len()];
+        for (index, value) in model.values.iter().enumerate() {
+            need[index] = match (value.producer, &value.shape) {
+                (_, Shape::Ids { .. }) => GradNeed::Never,
+                (Producer::Input(_), _) => GradNeed::InputGrads,
+                (Producer::Call(call), _) => {
+                    let call = &model.calls[call];
+                    let operands = call.operands.iter().map(|&v| need[v]).max().unwrap_or(GradNeed::Never);
+                    if model.instances[call.instance].kind.has_weights() { GradNeed::Always } else { operands }
+                }
+            };
+        }
+        Generator {
+            model,
+            name,
+            input_struct: format_ident!("{}Input", name),
+            output_struct: format_ident!("{}Output", name),
+            workspace_struct: format_ident!("__{}Workspace", name),
+            need,
+        }
+    }
+
+    fn need_tokens(&self, value: usize) -> TokenStream {
+        match self.need[self.model.values[value].storage] {
+            GradNeed::Never => quote!(false),
+            GradNeed::InputGrads => quote!(__input_grads),
+            GradNeed::Always => quote!(true),
+        }
+    }
+
+    /// Values that own a buffer, in creation order.
+    fn storages(&self) -> impl Iterator<Item = usize> + '_ {
+        self.model.values.iter().enumerate().filter(|(index, value)| value.storage == *index).map(|(index, _)| index)
+    }
+
+    fn value_type(&self, value: usize) -> TokenStream {
+        match &self.model.values[value].shape {
+            shape @ Shape::Floats(_) => {
+                let width = shape.size().to_const_arg();
+                quote!(::model_core::layers::Batch<T, #width>)
+            }
+            Shape::Ids { vocabulary, len } => {
+                let vocabulary = vocabulary.to_const_arg();
+                let len = len.as_ref().map_or(quote!(1usize), Dim::to_const_arg);
+                quote!(::model_core::layers::IdBatch<#vocabulary, #len>)
+            }
+        }
+    }
+
+    fn instance_type(&self, instance: &Instance) -> Option<TokenStream> {
+        match &instance.kind {
+            Kind::Dense { units, .. } => {
+                let input = instance.input_shape.as_ref().map_or(Dim::Known(1), Shape::size).to_const_arg();
+                let units = units.to_const_arg();
+                Some(quote!(::model_core::layers::Dense<T, #input, #units>))
+            }
+            Kind::Embedding { vocabulary, dim } => {
+                let vocabulary = vocabulary.to_const_arg();
+                let dim = dim.to_const_arg();
+                Some(quote!(::model_core::layers::Embedding<T, #vocabulary, #dim>))
+            }
+            Kind::Submodel { path } => Some(quote!(#path<T>)),
+            _ => None,
+        }
+    }
+
+    fn weighted_instances(&self) -> impl Iterator<Item = &Instance> + '_ {
+        self.model.instances.iter().filter(|instance| instance.kind.has_weights() && !instance.calls.is_empty())
+    }
+
+    fn param_count(&self, instance: &Instance) -> TokenStream {
+        match &instance.kind {
+            Kind::Dense { units, bias, .. } => {
+                let input = instance.input_shape.as_ref().map_or(Dim::Known(1), Shape::size).to_const_arg();
+                let units = units.to_const_arg();
+                if *bias { quote!((#input * #units + #units)) } else { quote!((#input * #units)) }
+            }
+            Kind::Embedding { vocabulary, dim } => {
+                let vocabulary = vocabulary.to_const_arg();
+                let dim = dim.to_const_arg();
+                quote!((#vocabulary * #dim))
+            }
+            Kind::Submodel { path } => quote!(<#path>::TOTAL_PARAMS),
+            _ => quote!(0usize),
+        }
+    }
+
+    fn trainable_count(&self, instance: &Instance) -> TokenStream {
+        match (&instance.kind, instance.frozen) {
+            (_, true) => quote!(0usize),
+            (Kind::Submodel { path }, false) => quote!(<#path>::TRAINABLE_PARAMS),
+            (_, false) => self.param_count(instance),
+        }
+    }
+
+    fn structs(&self) -> TokenStream {
+        let Model { attrs, vis, .. } = self.model;
+        let name = self.name;
+        let fields = self.weighted_instances().map(|instance| {
+            let field = instance_field(instance);
+            let ty = self.instance_type(instance);
+            let doc = format!("The `{}` layer ({}).", instance.label, instance.kind.name());
+            quote!(#[doc = #doc] pub #field: #ty,)
+        });
+        let input_fields = self.model.inputs.iter().map(|input| {
+            let field = &input.name;
+            let ty = match &input.shape {
+                Shape::Floats(dims) => {
+                    let size = dims.iter().fold(Dim::Known(1), |size, dim| size.mul(dim)).to_const_arg();
+                    quote!([f32; #size])
+                }
+                Shape::Ids { len: None, .. } => quote!(u32),
+                Shape::Ids { len: Some(len), .. } => {
+                    let len = len.to_const_arg();
+                    quote!([u32; #len])
+                }
+            };
+            let doc = format!("Input `{}`, {}.", input.name, input.shape);
+            quote!(#[doc = #doc] pub #field: #ty,)
+        });
+        let output_fields = self.model.outputs.iter().map(|output| {
+            let field = &output.name;
+            let width = self.model.values[output.value].shape.size().to_const_arg();
+            let doc = format!("Output `{}`, {}.", output.name, self.model.values[output.value].shape);
+            quote!(#[doc = #doc] pub #field: [f32; #width],)
+        });
+        let input_doc = format!("One sample's inputs of [`{name}`].");
+        let output_doc = format!("One sample's outputs of [`{name}`], as predicted or as training targets.");
+        let input_struct = &self.input_struct;
+        let output_struct = &self.output_struct;
+        quote! {
+            #(#attrs)*
+            #vis struct #name<T: ::model_core::Real = f32> {
+                #(#fields)*
+                __scalar: ::core::marker::PhantomData<T>,
+            }
+
+            #[doc = #input_doc]
+            #[derive(Clone, Debug, PartialEq)]
+            #vis struct #input_struct {
+                #(#input_fields)*
+            }
+
+            #[doc = #output_doc]
+            #[derive(Clone, Debug, PartialEq)]
+            #vis struct #output_struct {
+                #(#output_fields)*
+            }
+        }
+    }
+
+    fn workspace(&self) -> TokenStream {
+        let vis = &self.model.vis;
+        let workspace = &self.workspace_struct;
+        let mut fields = Vec::new();
+        let mut defaults = Vec::new();
+        for value in self.storages() {
+            let field = value_field(value);
+            let ty = self.value_type(value);
+            fields.push(quote!(#field: #ty,));
+            defaults.push(quote!(#field: ::core::default::Default::default(),));
+            if let Shape::Floats(_) = self.model.values[value].shape {
+                let grad = grad_field(value);
+                fields.push(quote!(#grad: #ty,));
+                defaults.push(quote!(#grad: ::core::default::Default::default(),));
+            }
+        }
+        for (index, call) in self.model.calls.iter().enumerate() {
+            let instance = &self.model.instances[call.instance];
+            match &instance.kind {
+                Kind::Dense { .. } => {
+                    let field = pre_field(index);
+                    let ty = self.value_type(call.output);
+                    fields.push(quote!(#field: #ty,));
+                    defaults.push(quote!(#field: ::core::default::Default::default(),));
+                }
+                Kind::Submodel { path } => {
+                    let field = sub_field(index);
+                    fields.push(quote!(#field: <#path<T> as ::model_core::network::Network<T>>::Workspace,));
+                    defaults.push(quote!(#field: ::core::default::Default::default(),));
+                }
+                _ => {}
+            }
+        }
+        let doc = format!("Buffers of [`{}`] reused from batch to batch.", self.name);
+        quote! {
+            #[doc = #doc]
+            #[doc(hidden)]
+            #[allow(non_camel_case_types)]
+            #vis struct #workspace<T: ::model_core::Real> {
+                #(#fields)*
+                __samples: usize,
+            }
+
+            #[automatically_derived]
+            impl<T: ::model_core::Real> ::core::default::Default for #workspace<T> {
+                fn default() -> Self {
+                    Self { #(#defaults)* __samples: 0 }
+                }
+            }
+        }
+    }
+
+    fn inherent_impls(&self) -> TokenStream {
+        let name = self.name;
+        let workspace = &self.workspace_struct;
+        let weighted: Vec<&Instance> = self.weighted_instances().collect();
+        let total = weighted.iter().map(|instance| self.param_count(instance));
+        let trainable = weighted.iter().map(|instance| self.trainable_count(instance));
+        let inits = weighted.iter().map(|instance| {
+            let field = instance_field(instance);
+            let init = match &instance.kind {
+                Kind::Dense { activation, bias, .. } => {
+                    let activation = activation_tokens(*activation);
+                    quote!(::model_core::layers::Dense::new(rng, #activation, #bias))
+                }
+                Kind::Embedding { .. } => quote!(::model_core::layers::Embedding::new(rng)),
+                Kind::Submodel { path } => quote!(#path::<T>::from_rng(rng)),
+                _ => quote!(),
+            };
+            let frozen = instance.frozen.then(|| quote!(#field.set_trainable(false);));
+            quote!(let mut #field = #init; #frozen)
+        });
+        let field_names: Vec<Ident> = weighted.iter().map(|instance| instance_field(instance)).collect();
+        let forward = self.forward_body();
+        let backward = self.backward_graph_body();
+        let sub_interface = self.submodel_interface();
+        let doc_new = format!("Creates a [`{name}`] in `f32` with Keras's default initializers, drawing from `rng`.");
+        quote! {
+            #[automatically_derived]
+            impl #name<f32> {
+                /// All weights, counting a shared layer once.
+                pub const TOTAL_PARAMS: usize = 0usize #(+ #total)*;
+                /// Weights the optimizer updates.
+                pub const TRAINABLE_PARAMS: usize = 0usize #(+ #trainable)*;
+                /// Weights of frozen layers.
+                pub const NON_TRAINABLE_PARAMS: usize = Self::TOTAL_PARAMS - Self::TRAINABLE_PARAMS;
+
+                #[doc = #doc_new]
+                pub fn new<R: ::model_core::__private::rand::Rng + ?Sized>(rng: &mut R) -> Self {
+                    Self::from_rng(rng)
+                }
+
+                /// The summary table, printed like Keras's `model.summary()`.
+                pub fn summary() -> ::model_core::summary::Summary {
+                    <Self as ::model_core::network::Network<f32>>::summary()
+                }
+            }
+
+            #[automatically_derived]
+            impl<T: ::model_core::Real> #name<T> {
+                /// Creates the model in the scalar `T` with Keras's default initializers:
+                /// Glorot uniform kernels, zero biases and embeddings uniform in ±0.05.
+                pub fn from_rng<R: ::model_core::__private::rand::Rng + ?Sized>(rng: &mut R) -> Self {
+                    #(#inits)*
+                    Self { #(#field_names,)* __scalar: ::core::marker::PhantomData }
+                }
+
+                /// Freezes (`false`) or unfreezes (`true`) every layer of the model.
+                pub fn set_trainable(&mut self, trainable: bool) {
+                    #(self.#field_names.set_trainable(trainable);)*
+                }
+
+                /// Whether any layer of the model is trainable.
+                pub fn is_trainable(&self) -> bool {
+                    false #(|| self.#field_names.is_trainable())*
+                }
+
+                fn __forward(&self, ws: &mut #workspace<T>) {
+                    #forward
+                }
+
+                fn __backward_graph(&mut self, ws: &mut #workspace<T>, __logit_seeds: &[::core::option::Option<&[T]>], __input_grads: bool) {
+                    #backward
+                }
+
+                #sub_interface
+            }
+        }
+    }
+
+    fn forward_body(&self) -> TokenStream {
+        let steps = self.model.calls.iter().enumerate().map(|(index, call)| self.forward_call(index, call));
+        quote! {
+            let __samples = ws.__samples;
+            #(#steps)*
+        }
+    }
+
+    fn forward_call(&self, index: usize, call: &Call) -> TokenStream {
+        let instance = &self.model.instances[call.instance];
+        let out = value_field(call.output);
+        let operands: Vec<Ident> = call.operands.iter().map(|&v| value_field(self.model.values[v].storage)).collect();
+        match &instance.kind {
+            Kind::Dense { .. } => {
+                let field = instance_field(instance);
+                let pre = pre_field(index);
+                let x = &operands[0];
+                quote!(self.#field.forward(&ws.#x, &mut ws.#pre, &mut ws.#out);)
+            }
+            Kind::Embedding { .. } => {
+                let field = instance_field(instance);
+                let x = &operands[0];
+                quote!(self.#field.forward(&ws.#x, &mut ws.#out);)
+            }
+            Kind::Flatten => quote!(),
+            Kind::Add => quote!(::model_core::layers::add(&[#(&ws.#operands),*], &mut ws.#out);),
+            Kind::Multiply => quote!(::model_core::layers::multiply(&[#(&ws.#operands),*], &mut ws.#out);),
+            Kind::Subtract => {
+                let (a, b) = (&operands[0], &operands[1]);
+                quote!(::model_core::layers::subtract(&ws.#a, &ws.#b, &mut ws.#out);)
+            }
+            Kind::Concatenate => {
+                let (widths, positions) = self.concatenate_layout(call);
+                quote! {
+                    ::model_core::layers::resize_batch(&mut ws.#out, __samples);
+                    ::model_core::layers::concatenate(&[#(ws.#operands.as_slice()),*], &[#(#widths),*], #positions, ws.#out.as_mut_slice());
+                }
+            }
+            Kind::Submodel { path } => {
+                let field = instance_field(instance);
+                let sub = sub_field(index);
+                let span = call.span;
+                let call_tokens = quote_spanned!(span=> self.#field.__call(&mut ws.#sub, #(&ws.#operands),*));
+                quote! {
+                    #call_tokens;
+                    ::model_core::layers::resize_batch(&mut ws.#out, __samples);
+                    ws.#out.copy_from(#path::<T>::__output(&ws.#sub));
+                }
+            }
+        }
+    }
+
+    /// The last-axis widths of a Concatenate's operands and the number of positions.
+    fn concatenate_layout(&self, call: &Call) -> (Vec<TokenStream>, TokenStream) {
+        let widths = call
+            .operands
+            .iter()
+            .map(|&v| match &self.model.values[v].shape {
+                Shape::Floats(dims) => dims[dims.len() - 1].to_const_arg(),
+                Shape::Ids { .. } => quote!(0usize),
+            })
+            .collect();
+        let positions = match &self.model.values[call.operands[0]].shape {
+            Shape::Floats(dims) if dims.len() == 2 => dims[0].to_const_arg(),
+            _ => quote!(1usize),
+        };
+        (widths, positions)
+    }
+
+    fn backward_graph_body(&self) -> TokenStream {
+        let steps = self.model.calls.iter().enumerate().rev().map(|(index, call)| self.backward_call(index, call));
+        quote! {
+            let _ = (&__logit_seeds, __input_grads);
+            #(#steps)*
+        }
+    }
+
+    fn backward_call(&self, index: usize, call: &Call) -> TokenStream {
+        let instance = &self.model.instances[call.instance];
+        let out_grad = grad_field(self.model.values[call.output].storage);
+        let storages: Vec<usize> = call.operands.iter().map(|&v| self.model.values[v].storage).collect();
+        let operands: Vec<Ident> = storages.iter().map(|&v| value_field(v)).collect();
+        let grads: Vec<Ident> = storages.iter().map(|&v| grad_field(v)).collect();
+        let needs: Vec<TokenStream> = call.operands.iter().map(|&v| self.need_tokens(v)).collect();
+        match &instance.kind {
+            Kind::Dense { .. } => {
+                let field = instance_field(instance);
+                let pre = pre_field(index);
+                let out = value_field(call.output);
+                let (x, x_grad, need) = (&operands[0], &grads[0], &needs[0]);
+                let seed = self.logit_seed(call.output);
+                quote! {
+                    self.#field.backward(&ws.#x, &ws.#pre, &ws.#out, &mut ws.#out_grad, #seed, if #need { ::core::option::Option::Some(&mut ws.#x_grad) } else { ::core::option::Option::None });
+                }
+            }
+            Kind::Embedding { .. } => {
+                let field = instance_field(instance);
+                let x = &operands[0];
+                quote!(self.#field.backward(&ws.#x, &ws.#out_grad);)
+            }
+            Kind::Flatten => quote!(),
+            Kind::Add => {
+                let steps = grads.iter().zip(&needs).map(|(grad, need)| quote!(if #need { ws.#grad += &ws.#out_grad; }));
+                quote!(#(#steps)*)
+            }
+            Kind::Subtract => {
+                let (a, b) = (&grads[0], &grads[1]);
+                let (need_a, need_b) = (&needs[0], &needs[1]);
+                quote! {
+                    if #need_a { ws.#a += &ws.#out_grad; }
+                    if #need_b { ws.#b -= &ws.#out_grad; }
+                }
+            }
+            Kind::Multiply => {
+                let steps = grads.iter().zip(&needs).enumerate().map(|(i, (grad, need))| {
+                    let others = operands.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, operand)| operand);
+                    quote!(if #need { ::model_core::layers::multiply_backward(&ws.#out_grad, &[#(&ws.#others),*], &mut ws.#grad); })
+                });
+                quote!(#(#steps)*)
+            }
+            Kind::Concatenate => {
+                let (widths, positions) = self.concatenate_layout(call);
+                let steps = grads.iter().zip(&needs).enumerate().map(|(i, (grad, need))| {
+                    quote!(if #need { ::model_core::layers::concatenate_backward(ws.#out_grad.as_slice(), &[#(#widths),*], #positions, #i, ws.#grad.as_mut_slice()); })
+                });
+                quote!(#(#steps)*)
+            }
+            Kind::Submodel { .. } => {
+                let field = instance_field(instance);
+                let sub = sub_field(index);
+                let float_grads = call.operands.iter().zip(&grads).zip(&needs).filter(|((v, _), _)| matches!(self.model.values[**v].shape, Shape::Floats(_))).map(
+                    |((_, grad), need)| quote!(if #need { ::core::option::Option::Some(&mut ws.#grad) } else { ::core::option::Option::None }),
+                );
+                quote!(self.#field.__backward_call(&mut ws.#sub, &ws.#out_grad, #(#float_grads),*);)
+            }
+        }
+    }
+
+    /// The logits seed for a Dense call whose output is a model output with a sigmoid or
+    /// softmax, so that a cross-entropy can start from the logits.
+    fn logit_seed(&self, value: usize) -> TokenStream {
+        let position = self.model.outputs.iter().position(|output| self.model.values[output.value].storage == value);
+        match position {
+            Some(k) if self.squash(value).is_some() => quote!(__logit_seeds[#k]),
+            _ => quote!(::core::option::Option::None),
+        }
+    }
+
+    /// The squashing activation of the Dense call that produced `value`, if any.
+    fn squash(&self, value: usize) -> Option<(usize, TokenStream)> {
+        let Producer::Call(call) = self.model.values[value].producer else { return None };
+        match self.model.instances[self.model.calls[call].instance].kind {
+            Kind::Dense { activation: Activation::Sigmoid, .. } => Some((call, quote!(::model_core::loss::Squash::Sigmoid))),
+            Kind::Dense { activation: Activation::Softmax, .. } => Some((call, quote!(::model_core::loss::Squash::Softmax))),
+            _ => None,
+        }
+    }
+
+    /// Hidden methods through which another model calls this one as a layer.
+    fn submodel_interface(&self) -> TokenStream {
+        let workspace = &self.workspace_struct;
+        let params: Vec<Ident> = (0..self.model.inputs.len()).map(|i| format_ident!("__input{}", i)).collect();
+        let param_types: Vec<TokenStream> = self.model.inputs.iter().map(|input| self.value_type(input.value)).collect();
+        let copies = self.model.inputs.iter().zip(&params).map(|(input, param)| {
+            let field = value_field(input.value);
+            match input.shape {
+                Shape::Floats(_) => quote! {
+                    ::model_core::layers::resize_batch(&mut ws.#field, #param.ncols());
+                    ws.#field.copy_from(#param);
+                    ws.__samples = #param.ncols();
+                },
+                Shape::Ids { .. } => quote! {
+                    ws.#field.copy_from(#param);
+                    ws.__samples = #param.samples();
+                },
+            }
+        });
+        let first = &self.model.outputs[0];
+        let first_storage = self.model.values[first.value].storage;
+        let first_field = value_field(first_storage);
+        let first_grad = grad_field(first_storage);
+        let first_type = self.value_type(first.value);
+        let float_inputs: Vec<_> = self.model.inputs.iter().filter(|input| matches!(input.shape, Shape::Floats(_))).collect();
+        let grad_params: Vec<Ident> = float_inputs.iter().map(|input| format_ident!("__grad_{}", input.name)).collect();
+        let grad_types: Vec<TokenStream> = float_inputs.iter().map(|input| self.value_type(input.value)).collect();
+        let grad_fields: Vec<Ident> = float_inputs.iter().map(|input| grad_field(input.value)).collect();
+        let output_count = self.model.outputs.len();
+        let name = self.name;
+        let grad_zeroing = self.storages().filter(|&v| matches!(self.model.values[v].shape, Shape::Floats(_))).map(|v| {
+            let grad = grad_field(v);
+            quote! {
+                ::model_core::layers::resize_batch(&mut ws.#grad, __samples);
+                ws.#grad.fill(<T as ::model_core::Real>::from_f32(0.0));
+            }
+        });
+        let single_output = format!("model `{name}` has {output_count} outputs, but a model used as a layer must have exactly one");
+        quote! {
+            #[doc(hidden)]
+            pub fn __call(&self, ws: &mut #workspace<T>, #(#params: &#param_types),*) {
+                const { ::core::assert!(#output_count == 1, #single_output) };
+                #(#copies)*
+                self.__forward(ws);
+            }
+
+            #[doc(hidden)]
+            pub fn __output(ws: &#workspace<T>) -> &#first_type {
+                &ws.#first_field
+            }
+
+            #[doc(hidden)]
+            pub fn __backward_call(&mut self, ws: &mut #workspace<T>, __grad: &#first_type, #(#grad_params: ::core::option::Option<&mut #grad_types>),*) {
+                let __input_grads = false #(|| #grad_params.is_some())*;
+                Self::__zero_value_grads(ws);
+                ws.#first_grad += __grad;
+                self.__backward_graph(ws, &[::core::option::Option::None], __input_grads);
+                #(if let ::core::option::Option::Some(__target) = #grad_params { *__target += &ws.#grad_fields; })*
+            }
+
+            fn __zero_value_grads(ws: &mut #workspace<T>) {
+                let __samples = ws.__samples;
+                #(#grad_zeroing)*
+            }
+        }
+    }
+
+    fn network_impl(&self) -> TokenStream {
+        let name = self.name;
+        let name_text = name.to_string();
+        let input_struct = &self.input_struct;
+        let output_struct = &self.output_struct;
+        let workspace = &self.workspace_struct;
+        let outputs = &self.model.outputs;
+        let output_names: Vec<String> = outputs.iter().map(|output| output.name.to_string()).collect();
+        let output_widths: Vec<TokenStream> = outputs.iter().map(|output| self.model.values[output.value].shape.size().to_const_arg()).collect();
+        let load_inputs = self.model.inputs.iter().map(|input| self.load_input(input));
+        let heads = outputs.iter().enumerate().map(|(k, output)| {
+            let storage = self.model.values[output.value].storage;
+            let values = value_field(storage);
+            let width = &output_widths[k];
+            let (logits, squash) = match self.squash(storage) {
+                Some((call, squash)) => {
+                    let pre = pre_field(call);
+                    (quote!(::core::option::Option::Some(ws.#pre.as_slice())), squash)
+                }
+                None => (quote!(::core::option::Option::None), quote!(::model_core::loss::Squash::None)),
+            };
+            quote!(#k => ::model_core::loss::HeadOutput { values: ws.#values.as_slice(), logits: #logits, squash: #squash, width: #width },)
+        });
+        let value_seeds = outputs.iter().enumerate().map(|(k, output)| {
+            let grad = grad_field(self.model.values[output.value].storage);
+            quote! {
+                if kinds[#k] == ::model_core::loss::GradientOf::Values {
+                    for (__g, __s) in ws.#grad.as_mut_slice().iter_mut().zip(seeds[#k].iter()) {
+                        *__g += *__s;
+                    }
+                }
+            }
+        });
+        let logit_seeds = (0..outputs.len()).map(|k| {
+            quote!(if kinds[#k] == ::model_core::loss::GradientOf::Logits { ::core::option::Option::Some(seeds[#k].as_slice()) } else { ::core::option::Option::None })
+        });
+        let weighted: Vec<&Instance> = self.weighted_instances().collect();
+        let zero_grads = weighted.iter().map(|instance| {
+            let field = instance_field(instance);
+            match &instance.kind {
+                Kind::Submodel { path } => quote!(<#path<T> as ::model_core::network::Network<T>>::zero_grads(&mut self.#field);),
+                _ => quote!(self.#field.zero_grad();),
+            }
+        });
+        let visits = weighted.iter().map(|instance| {
+            let field = instance_field(instance);
+            match &instance.kind {
+                Kind::Submodel { path } => quote!(<#path<T> as ::model_core::network::Network<T>>::visit_params(&mut self.#field, visit);),
+                _ => quote!(self.#field.visit_params(visit);),
+            }
+        });
+        let targets = outputs.iter().enumerate().map(|(k, output)| {
+            let field = &output.name;
+            quote! {
+                #k => {
+                    for (__o, __v) in out.iter_mut().zip(target.#field.iter()) {
+                        *__o = <T as ::model_core::Real>::from_f32(*__v);
+                    }
+                }
+            }
+        });
+        let reads = outputs.iter().map(|output| {
+            let field = &output.name;
+            let values = value_field(self.model.values[output.value].storage);
+            quote! {
+                #field: {
+                    let __column = ws.#values.column(sample);
+                    ::core::array::from_fn(|__i| <T as ::model_core::Real>::to_f64(__column[__i]) as f32)
+                },
+            }
+        });
+        let summary = self.summary_body();
+        let unknown_output = format!("{name_text} has {} outputs; output index out of range", outputs.len());
+        quote! {
+            #[automatically_derived]
+            impl<T: ::model_core::Real> ::model_core::network::Network<T> for #name<T> {
+                type Input = #input_struct;
+                type Output = #output_struct;
+                type Heads = (#(::model_core::train::Head<#output_widths>,)*);
+                type Workspace = #workspace<T>;
+
+                const NAME: &'static str = #name_text;
+                const OUTPUT_NAMES: &'static [&'static str] = &[#(#output_names),*];
+                const OUTPUT_WIDTHS: &'static [usize] = &[#(#output_widths),*];
+
+                fn load_inputs(ws: &mut Self::Workspace, rows: &[Self::Input], indices: &[usize]) -> ::model_core::error::Result<()> {
+                    ws.__samples = indices.len();
+                    #(#load_inputs)*
+                    ::core::result::Result::Ok(())
+                }
+
+                fn forward(&self, ws: &mut Self::Workspace) {
+                    self.__forward(ws);
+                }
+
+                fn head(ws: &Self::Workspace, k: usize) -> ::model_core::loss::HeadOutput<'_, T> {
+                    match k {
+                        #(#heads)*
+                        _ => ::core::panic!(#unknown_output),
+                    }
+                }
+
+                fn backward(&mut self, ws: &mut Self::Workspace, seeds: &[::std::vec::Vec<T>], kinds: &[::model_core::loss::GradientOf]) {
+                    Self::__zero_value_grads(ws);
+                    #(#value_seeds)*
+                    let __logit_seeds = [#(#logit_seeds),*];
+                    self.__backward_graph(ws, &__logit_seeds, false);
+                }
+
+                fn zero_grads(&mut self) {
+                    #(#zero_grads)*
+                }
+
+                fn visit_params(&mut self, visit: &mut dyn ::core::ops::FnMut(::model_core::param::ParamMut<'_, T>)) {
+                    let _ = &visit;
+                    #(#visits)*
+                }
+
+                fn write_target(target: &Self::Output, k: usize, out: &mut [T]) {
+                    match k {
+                        #(#targets)*
+                        _ => ::core::panic!(#unknown_output),
+                    }
+                }
+
+                fn read_output(ws: &Self::Workspace, sample: usize) -> Self::Output {
+                    #output_struct { #(#reads)* }
+                }
+
+                fn summary() -> ::model_core::summary::Summary {
+                    #summary
+                }
+            }
+        }
+    }
+
+    fn load_input(&self, input: &crate::model::Input) -> TokenStream {
+        let field = value_field(input.value);
+        let name = &input.name;
+        let name_text = name.to_string();
+        match &input.shape {
+            Shape::Floats(_) => quote! {
+                ::model_core::layers::resize_batch(&mut ws.#field, indices.len());
+                for (__column, &__row) in indices.iter().enumerate() {
+                    for (__i, &__x) in rows[__row].#name.iter().enumerate() {
+                        if !__x.is_finite() {
+                            return ::core::result::Result::Err(::model_core::Error::NonFiniteValue { field: "input", name: #name_text, row: __row, value: f64::from(__x) });
+                        }
+                        ws.#field[(__i, __column)] = <T as ::model_core::Real>::from_f32(__x);
+                    }
+                }
+            },
+            Shape::Ids { vocabulary, len } => {
+                let vocabulary = vocabulary.to_const_arg();
+                let sample = if len.is_some() { quote!(&rows[__row].#name) } else { quote!(&[rows[__row].#name]) };
+                quote! {
+                    ws.#field.clear();
+                    for &__row in indices {
+                        ws.#field.push(#sample).map_err(|__id| ::model_core::Error::IdOutOfRange {
+                            input: #name_text, row: __row, id: u64::from(__id), vocabulary: #vocabulary,
+                        })?;
+                    }
+                }
+            }
+        }
+    }
+
+    fn summary_body(&self) -> TokenStream {
+        let name_text = self.name.to_string();
+        let name = self.name;
+        let input_rows = self.model.inputs.iter().map(|input| {
+            let label = input.name.to_string();
+            let shape = shape_string(&input.shape);
+            quote! {
+                ::model_core::summary::SummaryRow {
+                    name: ::std::string::String::from(#label),
+                    kind: ::std::string::String::from("InputLayer"),
+                    output_shape: #shape,
+                    params: 0,
+                    connected_to: ::std::vec::Vec::new(),
+                    frozen: false,
+                }
+            }
+        });
+        let mut used: Vec<&Instance> = self.model.instances.iter().filter(|instance| !instance.calls.is_empty()).collect();
+        used.sort_by_key(|instance| instance.calls[0]);
+        let layer_rows = used.iter().map(|instance| {
+            let label = &instance.label;
+            let kind = instance.kind.name();
+            let first_output = self.model.calls[instance.calls[0]].output;
+            let shape = shape_string(&self.model.values[first_output].shape);
+            let params = self.param_count(instance);
+            let connected: Vec<String> = instance
+                .calls
+                .iter()
+                .flat_map(|&call| self.model.calls[call].operands.iter().map(|&v| self.producer_label(v)))
+                .collect();
+            let frozen = instance.frozen;
+            quote! {
+                ::model_core::summary::SummaryRow {
+                    name: ::std::string::String::from(#label),
+                    kind: ::std::string::String::from(#kind),
+                    output_shape: #shape,
+                    params: #params,
+                    connected_to: ::std::vec![#(::std::string::String::from(#connected)),*],
+                    frozen: #frozen,
+                }
+            }
+        });
+        quote! {
+            ::model_core::summary::Summary {
+                model: ::std::string::String::from(#name_text),
+                rows: ::std::vec![#(#input_rows,)* #(#layer_rows,)*],
+                trainable_params: <#name>::TRAINABLE_PARAMS,
+                non_trainable_params: <#name>::NON_TRAINABLE_PARAMS,
+            }
+        }
+    }
+
+    /// The name of the input or layer that produced `value`.
+    fn producer_label(&self, value: usize) -> String {
+        match self.model.values[value].producer {
+            Producer::Input(input) => self.model.inputs[input].name.to_string(),
+            Producer::Call(call) => self.model.instances[self.model.calls[call].instance].label.clone(),
+        }
+    }
+}
+
+/// The model type with its constructors and constants only, emitted beside the errors so that
+/// code naming the model adds no errors of its own.
+pub fn stub(model: &Model) -> TokenStream {
+    let Model { attrs, vis, name, .. } = model;
+    quote! {
+        #(#attrs)*
+        #vis struct #name<T = f32>(::core::marker::PhantomData<T>);
+
+        impl #name<f32> {
+            pub const TOTAL_PARAMS: usize = 0;
+            pub const TRAINABLE_PARAMS: usize = 0;
+            pub const NON_TRAINABLE_PARAMS: usize = 0;
+
+            pub fn new<R: ?Sized>(_rng: &mut R) -> Self {
+                ::core::unreachable!()
+            }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! The `model!` macro of keramic. Use it through the `keramic` crate, which documents it.
+
+mod check;
+mod errors;
+mod expand;
+mod model;
+mod parse;
+mod shape;
+
+use proc_macro::TokenStream;
+
+/// Declares a model; see the `keramic` crate for the grammar and examples.
+#[proc_macro]
+pub fn model(input: TokenStream) -> TokenStream {
+    expand_model(input.into()).into()
+}
+
+fn expand_model(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    let syntax: parse::ModelSyntax = match syn::parse2(input) {
+        Ok(syntax) => syntax,
+        Err(error) => return error.to_compile_error(),
+    };
+    let mut errors = errors::Errors::default();
+    let model = model::lower(syntax, &mut errors);
+    match errors.combine() {
+        None => expand::expand(&model),
+        Some(error) => {
+            let stub = expand::stub(&model);
+            let error = error.to_compile_error();
+            quote::quote!(#error #stub)
+        }
+    }
+}

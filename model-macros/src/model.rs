@@ -1,0 +1,412 @@
+//! The model as a graph: inputs, layer instances, their calls, and the values between them,
+//! each with its inferred shape. Lowering reports every mistake it finds to [`Errors`].
+
+use proc_macro2::Span;
+use syn::Ident;
+
+use crate::check;
+use crate::errors::Errors;
+use crate::parse::{Callee, ExprSyntax, InputType, LayerSyntax, ModelSyntax, Statement};
+use crate::shape::{Dim, Shape};
+
+/// A model whose every value has a shape. Built by [`lower`].
+pub struct Model {
+    pub attrs: Vec<syn::Attribute>,
+    pub vis: syn::Visibility,
+    pub name: Ident,
+    pub inputs: Vec<Input>,
+    pub instances: Vec<Instance>,
+    pub calls: Vec<Call>,
+    pub values: Vec<Value>,
+    pub outputs: Vec<Output>,
+}
+
+pub struct Input {
+    pub name: Ident,
+    pub shape: Shape,
+    pub value: usize,
+}
+
+pub struct Output {
+    pub name: Ident,
+    pub value: usize,
+}
+
+/// A value between layers. A value made by Flatten, or by naming another value, shares the
+/// buffer of its operand: `storage` is the value that owns the buffer.
+pub struct Value {
+    pub label: String,
+    pub named: bool,
+    pub shape: Shape,
+    pub storage: usize,
+    pub producer: Producer,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Producer {
+    Input(usize),
+    Call(usize),
+}
+
+/// One layer instance: declared with `layer`, or written inline in a call.
+pub struct Instance {
+    /// The struct field and summary name.
+    pub label: String,
+    pub kind: Kind,
+    pub frozen: bool,
+    pub calls: Vec<usize>,
+    /// The shape of the first call's operand, which later calls must match.
+    pub input_shape: Option<Shape>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Activation {
+    Linear,
+    Relu,
+    Sigmoid,
+    Tanh,
+    Softmax,
+}
+
+impl Activation {
+    pub const ALL: [(&'static str, Activation); 5] = [
+        ("Linear", Activation::Linear),
+        ("Relu", Activation::Relu),
+        ("Sigmoid", Activation::Sigmoid),
+        ("Tanh", Activation::Tanh),
+        ("Softmax", Activation::Softmax),
+    ];
+}
+
+pub enum Kind {
+    Dense { units: Dim, activation: Activation, bias: bool },
+    Embedding { vocabulary: Dim, dim: Dim },
+    Flatten,
+    Add,
+    Subtract,
+    Multiply,
+    Concatenate,
+    Submodel { path: syn::Path },
+}
+
+impl Kind {
+    pub const LAYER_NAMES: [&'static str; 7] = ["Dense", "Embedding", "Flatten", "Add", "Subtract", "Multiply", "Concatenate"];
+
+    pub fn name(&self) -> String {
+        match self {
+            Kind::Dense { .. } => "Dense".into(),
+            Kind::Embedding { .. } => "Embedding".into(),
+            Kind::Flatten => "Flatten".into(),
+            Kind::Add => "Add".into(),
+            Kind::Subtract => "Subtract".into(),
+            Kind::Multiply => "Multiply".into(),
+            Kind::Concatenate => "Concatenate".into(),
+            Kind::Submodel { path } => path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
+        }
+    }
+
+    /// Whether the kind owns weights, and so a field of the model struct.
+    pub fn has_weights(&self) -> bool {
+        matches!(self, Kind::Dense { .. } | Kind::Embedding { .. } | Kind::Submodel { .. })
+    }
+}
+
+/// One call of an instance on its operands.
+pub struct Call {
+    pub instance: usize,
+    pub operands: Vec<usize>,
+    pub output: usize,
+    pub span: Span,
+}
+
+/// Lowers the syntax to a model, reporting every mistake to `errors`.
+pub fn lower(syntax: ModelSyntax, errors: &mut Errors) -> Model {
+    let mut lowering = Lowering {
+        model: Model {
+            attrs: syntax.attrs,
+            vis: syntax.vis,
+            name: syntax.name,
+            inputs: Vec::new(),
+            instances: Vec::new(),
+            calls: Vec::new(),
+            values: Vec::new(),
+            outputs: Vec::new(),
+        },
+        scope: Vec::new(),
+        declared: Vec::new(),
+        defined_names: syntax.statements.iter().filter_map(defined_name).collect(),
+        errors,
+    };
+    lowering.declare_layers(&syntax.statements);
+    for statement in &syntax.statements {
+        lowering.lower_statement(statement);
+    }
+    lowering.check_whole_model();
+    lowering.model
+}
+
+struct Lowering<'e> {
+    model: Model,
+    /// Value names in scope, in definition order.
+    scope: Vec<(String, usize, Span)>,
+    /// Declared instance names with their instance index (`None` when the declaration failed).
+    declared: Vec<(Ident, Option<usize>)>,
+    /// Every value name that some statement defines.
+    defined_names: Vec<String>,
+    errors: &'e mut Errors,
+}
+
+impl Lowering<'_> {
+    fn declare_layers(&mut self, statements: &[Statement]) {
+        for statement in statements {
+            let Statement::Layer { frozen, name, layer, .. } = statement else { continue };
+            if let Some((previous, _)) = self.declared.iter().find(|(declared, _)| declared == name) {
+                let message = format!("layer `{previous}` is declared twice; give the second one another name");
+                self.errors.push(syn::Error::new(name.span(), message));
+                continue;
+            }
+            let instance = self.parse_kind(layer).map(|kind| {
+                self.model.instances.push(Instance {
+                    label: name.to_string(),
+                    kind,
+                    frozen: frozen.is_some(),
+                    calls: Vec::new(),
+                    input_shape: None,
+                });
+                self.model.instances.len() - 1
+            });
+            self.declared.push((name.clone(), instance));
+        }
+    }
+
+    fn lower_statement(&mut self, statement: &Statement) {
+        match statement {
+            Statement::Input { name, ty, .. } => {
+                let shape = self.input_shape(ty);
+                self.check_new_name(name);
+                let value = self.push_value(name.to_string(), true, shape, None, Producer::Input(self.model.inputs.len()));
+                self.model.inputs.push(Input { name: name.clone(), shape: self.model.values[value].shape.clone(), value });
+                self.scope.push((name.to_string(), value, name.span()));
+            }
+            Statement::Layer { .. } => {}
+            Statement::Let { name, expr } | Statement::Output { name, expr, .. } => {
+                let value = self.lower_expr(expr, Some(name));
+                self.check_new_name(name);
+                if let Some(value) = value {
+                    self.scope.push((name.to_string(), value, name.span()));
+                    if let Statement::Output { .. } = statement {
+                        self.check_output_shape(name, value);
+                        self.model.outputs.push(Output { name: name.clone(), value });
+                    }
+                } else {
+                    // Keep the name in scope so that its uses add no second error.
+                    self.scope.push((name.to_string(), usize::MAX, name.span()));
+                }
+            }
+        }
+    }
+
+    fn check_new_name(&mut self, name: &Ident) {
+        if self.scope.iter().any(|(existing, _, _)| *existing == name.to_string()) {
+            self.errors.push(syn::Error::new(name.span(), format!("the name `{name}` is defined twice; give this value another name")));
+        }
+    }
+
+    fn check_output_shape(&mut self, name: &Ident, value: usize) {
+        let shape = &self.model.values[value].shape;
+        if let Err(error) = check::output_is_vector(name, shape) {
+            self.errors.push(error);
+        }
+    }
+
+    fn input_shape(&mut self, ty: &InputType) -> Shape {
+        let result = match ty {
+            InputType::Floats { span, dims } => check::float_input_dims(*span, dims).map(|dims| Shape::Floats(dims)),
+            InputType::Id { vocabulary, .. } => check::positive_size(vocabulary, "an id vocabulary")
+                .map(|vocabulary| Shape::Ids { vocabulary, len: None }),
+            InputType::IdSequence { vocabulary, len, .. } => check::positive_size(vocabulary, "an id vocabulary").and_then(|vocabulary| {
+                check::positive_size(len, "a sequence length").map(|len| Shape::Ids { vocabulary, len: Some(len) })
+            }),
+        };
+        result.unwrap_or_else(|error| {
+            self.errors.push(error);
+            Shape::Floats(vec![Dim::Known(1)])
+        })
+    }
+
+    fn push_value(&mut self, label: String, named: bool, shape: Shape, storage: Option<usize>, producer: Producer) -> usize {
+        let index = self.model.values.len();
+        self.model.values.push(Value { label, named, shape, storage: storage.unwrap_or(index), producer });
+        index
+    }
+
+    /// Lowers an expression; `None` when it holds a mistake that was already reported.
+    fn lower_expr(&mut self, expr: &ExprSyntax, binding: Option<&Ident>) -> Option<usize> {
+        match expr {
+            ExprSyntax::Value(ident) => {
+                let value = self.resolve_value(ident)?;
+                match binding {
+                    // `let y = x;` names the same buffer.
+                    Some(name) => {
+                        let source = &self.model.values[value];
+                        let (shape, storage, producer) = (source.shape.clone(), source.storage, source.producer);
+                        Some(self.push_value(name.to_string(), true, shape, Some(storage), producer))
+                    }
+                    None => Some(value),
+                }
+            }
+            ExprSyntax::Call { callee, args, span } => {
+                let operands: Vec<Option<usize>> = args.iter().map(|arg| self.lower_expr(arg, None)).collect();
+                let instance = match callee {
+                    Callee::Instance(ident) => self.resolve_instance(ident),
+                    Callee::Layer(layer) => self.parse_kind(layer).map(|kind| self.push_inline_instance(kind, binding)),
+                };
+                let instance = instance?;
+                let operands: Vec<usize> = operands.into_iter().collect::<Option<_>>()?;
+                let arg_spans: Vec<Span> = args.iter().map(expr_span).collect();
+                let callee_span = match callee {
+                    Callee::Instance(ident) => ident.span(),
+                    Callee::Layer(layer) => layer.span(),
+                };
+                self.lower_call(instance, operands, &arg_spans, callee_span, *span, binding)
+            }
+        }
+    }
+
+    fn lower_call(&mut self, instance: usize, operands: Vec<usize>, arg_spans: &[Span], callee_span: Span, span: Span, binding: Option<&Ident>) -> Option<usize> {
+        let described: Vec<(String, Shape)> =
+            operands.iter().map(|&v| (self.describe(v), self.model.values[v].shape.clone())).collect();
+        let site = check::CallSite { callee: callee_span, args: arg_spans, call: span };
+        let inst = &self.model.instances[instance];
+        let result = check::infer_call(&inst.label, &inst.kind, inst.input_shape.as_ref(), &described, &site, &self.model.name);
+        let shape = match result {
+            Ok(shape) => shape,
+            Err(error) => {
+                self.errors.push(error);
+                return None;
+            }
+        };
+        let instance_ref = &mut self.model.instances[instance];
+        if instance_ref.input_shape.is_none() {
+            instance_ref.input_shape = described.first().map(|(_, shape)| shape.clone());
+        }
+        let label = match binding {
+            Some(name) => name.to_string(),
+            None => format!("{}'s output", instance_ref.label),
+        };
+        let call = self.model.calls.len();
+        let storage = matches!(instance_ref.kind, Kind::Flatten).then(|| self.model.values[operands[0]].storage);
+        instance_ref.calls.push(call);
+        let output = self.push_value(label, binding.is_some(), shape, storage, Producer::Call(call));
+        self.model.calls.push(Call { instance, operands, output, span });
+        Some(output)
+    }
+
+    /// How messages name a value: its name, or the layer that made it.
+    fn describe(&self, value: usize) -> String {
+        let value = &self.model.values[value];
+        if value.named { format!("`{}`", value.label) } else { format!("the output of `{}`", value.label.trim_end_matches("'s output")) }
+    }
+
+    fn resolve_value(&mut self, ident: &Ident) -> Option<usize> {
+        let name = ident.to_string();
+        if let Some((_, value, _)) = self.scope.iter().rev().find(|(n, _, _)| *n == name) {
+            return (*value != usize::MAX).then_some(*value);
+        }
+        let error = check::unknown_value(ident, &self.scope.iter().map(|(n, _, _)| n.as_str()).collect::<Vec<_>>(), &self.later_names());
+        self.errors.push(error);
+        None
+    }
+
+    /// Names defined by statements not yet lowered, to tell "used before it is defined" from
+    /// "unknown".
+    fn later_names(&self) -> Vec<String> {
+        self.defined_names.iter().filter(|name| !self.scope.iter().any(|(n, _, _)| n == *name)).cloned().collect()
+    }
+
+    fn resolve_instance(&mut self, ident: &Ident) -> Option<usize> {
+        if let Some((_, instance)) = self.declared.iter().find(|(name, _)| name == ident) {
+            return *instance;
+        }
+        let names: Vec<String> = self.declared.iter().map(|(name, _)| name.to_string()).collect();
+        let is_value = self.scope.iter().any(|(n, _, _)| *n == ident.to_string());
+        self.errors.push(check::unknown_instance(ident, &names, is_value));
+        None
+    }
+
+    fn push_inline_instance(&mut self, kind: Kind, binding: Option<&Ident>) -> usize {
+        let base = match (binding, kind.has_weights()) {
+            (Some(name), _) => name.to_string(),
+            (None, _) => snake_case(&kind.name()),
+        };
+        let label = self.unique_label(&base);
+        self.model.instances.push(Instance { label, kind, frozen: false, calls: Vec::new(), input_shape: None });
+        self.model.instances.len() - 1
+    }
+
+    fn unique_label(&self, base: &str) -> String {
+        let taken = |label: &str| {
+            self.model.instances.iter().any(|i| i.label == label) || self.declared.iter().any(|(name, _)| *name == label)
+        };
+        if !taken(base) {
+            return base.to_owned();
+        }
+        (1..).map(|n| format!("{base}_{n}")).find(|label| !taken(label)).unwrap_or_default()
+    }
+
+    fn parse_kind(&mut self, layer: &LayerSyntax) -> Option<Kind> {
+        match check::layer_kind(layer) {
+            Ok(kind) => Some(kind),
+            Err(error) => {
+                self.errors.push(error);
+                None
+            }
+        }
+    }
+
+    fn check_whole_model(&mut self) {
+        for error in check::unused_inputs(&self.model) {
+            self.errors.push(error);
+        }
+        for (name, instance) in &self.declared {
+            if let Some(instance) = instance {
+                if self.model.instances[*instance].calls.is_empty() {
+                    self.errors.push(syn::Error::new(name.span(), format!("layer `{name}` is declared but never called; call it on a value or remove it")));
+                }
+            }
+        }
+        if self.model.outputs.is_empty() && self.errors.is_empty() {
+            self.errors.push(syn::Error::new(self.model.name.span(), format!("model `{}` has no output; declare one with `output NAME = ...;`", self.model.name)));
+        }
+    }
+}
+
+fn defined_name(statement: &Statement) -> Option<String> {
+    match statement {
+        Statement::Input { name, .. } | Statement::Let { name, .. } | Statement::Output { name, .. } => Some(name.to_string()),
+        Statement::Layer { .. } => None,
+    }
+}
+
+fn expr_span(expr: &ExprSyntax) -> Span {
+    match expr {
+        ExprSyntax::Value(ident) => ident.span(),
+        ExprSyntax::Call { span, .. } => *span,
+    }
+}
+
+/// `TeamStrength` → `team_strength`.
+pub fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -1,0 +1,356 @@
+//! Syntax of `model!`: one struct-like block of statements.
+//!
+//! ```text
+//! model      := attribute* visibility "struct" Ident "{" statement* "}"
+//! statement  := "input" Ident ":" input_type ";"
+//!             | "#[frozen]"? "layer" Ident "=" layer ";"
+//!             | "let" Ident "=" expr ";"
+//!             | "output" Ident "=" expr ";"
+//! input_type := "[" size "]" | "Id" "<" size ">" | "[" "Id" "<" size ">" ";" size "]"
+//! layer      := Path ("::" "<" generic_arg,* ">")?
+//! expr       := Ident | layer "(" expr,* ")" | Ident "(" expr,* ")"
+//! size       := integer literal | constant path
+//! ```
+//!
+//! Expressions and layers are read with syn's Rust expression parser and then narrowed, so
+//! every node keeps the span of the user's tokens.
+
+use proc_macro2::Span;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Attribute, Expr, Ident, Token, Visibility, bracketed, braced};
+
+mod kw {
+    syn::custom_keyword!(input);
+    syn::custom_keyword!(layer);
+    syn::custom_keyword!(output);
+    syn::custom_keyword!(Id);
+}
+
+/// A whole `model!` invocation.
+pub struct ModelSyntax {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub name: Ident,
+    pub statements: Vec<Statement>,
+}
+
+/// One statement of the model body.
+pub enum Statement {
+    Input { name: Ident, ty: InputType },
+    Layer { frozen: Option<Span>, name: Ident, layer: LayerSyntax },
+    Let { name: Ident, expr: ExprSyntax },
+    Output { name: Ident, expr: ExprSyntax },
+}
+
+/// The declared type of an input.
+pub enum InputType {
+    /// `[N]` or `[N, M]`: floats.
+    Floats { span: Span, dims: Vec<Size> },
+    /// `Id<V>`: one integer id below `V`.
+    Id { vocabulary: Size },
+    /// `[Id<V>; L]`: `L` integer ids below `V`.
+    IdSequence { vocabulary: Size, len: Size },
+}
+
+/// A size written in the model: an integer literal or a constant's path.
+#[derive(Clone)]
+pub enum Size {
+    Literal { value: u64, span: Span },
+    Constant { path: syn::Path },
+}
+
+impl Size {
+    pub fn span(&self) -> Span {
+        match self {
+            Size::Literal { span, .. } => *span,
+            Size::Constant { path } => path.span(),
+        }
+    }
+}
+
+/// A layer kind with its generic arguments, as in `Dense::<1, Sigmoid>` or `TeamStrength`.
+#[derive(Clone)]
+pub struct LayerSyntax {
+    pub path: syn::Path,
+    pub args: Vec<GenericArg>,
+}
+
+impl LayerSyntax {
+    pub fn span(&self) -> Span {
+        self.path.span()
+    }
+
+    /// The kind's name: the path's last segment.
+    pub fn kind_name(&self) -> String {
+        self.path.segments.last().map(|segment| segment.ident.to_string()).unwrap_or_default()
+    }
+}
+
+/// A generic argument of a layer: a size or an option such as `Relu` or `NoBias`.
+#[derive(Clone)]
+pub enum GenericArg {
+    Size(Size),
+    Option(Ident),
+}
+
+impl GenericArg {
+    pub fn span(&self) -> Span {
+        match self {
+            GenericArg::Size(size) => size.span(),
+            GenericArg::Option(ident) => ident.span(),
+        }
+    }
+}
+
+/// An expression of the model body.
+pub enum ExprSyntax {
+    /// A value's name.
+    Value(Ident),
+    /// A call of a layer kind (a fresh instance) or of a declared instance.
+    Call { callee: Callee, args: Vec<ExprSyntax>, span: Span },
+}
+
+/// What a call expression calls.
+pub enum Callee {
+    /// A declared `layer` instance, by name.
+    Instance(Ident),
+    /// A layer kind or submodel type, instantiated fresh for this call.
+    Layer(LayerSyntax),
+}
+
+impl Parse for ModelSyntax {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        input.parse::<Token![struct]>()?;
+        let name: Ident = input.parse()?;
+        let body;
+        braced!(body in input);
+        let mut statements = Vec::new();
+        while !body.is_empty() {
+            statements.push(body.parse()?);
+        }
+        if !input.is_empty() {
+            return Err(input.error("unexpected tokens after the model's body; declare one model per `model!`"));
+        }
+        Ok(ModelSyntax { attrs, vis, name, statements })
+    }
+}
+
+impl Parse for Statement {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let frozen = parse_frozen(&attrs)?;
+        let lookahead = input.lookahead1();
+        if lookahead.peek(kw::layer) {
+            input.parse::<kw::layer>()?;
+            let name: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            let layer = parse_layer_path(input)?;
+            input.parse::<Token![;]>()?;
+            return Ok(Statement::Layer { frozen, name, layer });
+        }
+        if let Some(span) = frozen {
+            return Err(syn::Error::new(span, "`#[frozen]` applies to `layer` declarations only; declare the layer with `layer NAME = ...;` and freeze that"));
+        }
+        if lookahead.peek(kw::input) {
+            input.parse::<kw::input>()?;
+            let name: Ident = input.parse()?;
+            input.parse::<Token![:]>()?;
+            let ty = input.parse()?;
+            input.parse::<Token![;]>()?;
+            Ok(Statement::Input { name, ty })
+        } else if lookahead.peek(Token![let]) {
+            input.parse::<Token![let]>()?;
+            let name: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            let expr = parse_expr(input)?;
+            input.parse::<Token![;]>()?;
+            Ok(Statement::Let { name, expr })
+        } else if lookahead.peek(kw::output) {
+            input.parse::<kw::output>()?;
+            let name: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            let expr = parse_expr(input)?;
+            input.parse::<Token![;]>()?;
+            Ok(Statement::Output { name, expr })
+        } else {
+            Err(lookahead.error())
+        }
+    }
+}
+
+/// Reads `#[frozen]`; any other attribute on a statement is an error.
+fn parse_frozen(attrs: &[Attribute]) -> syn::Result<Option<Span>> {
+    let mut frozen = None;
+    for attr in attrs {
+        if attr.path().is_ident("frozen") && matches!(attr.meta, syn::Meta::Path(_)) {
+            frozen = Some(attr.span());
+        } else {
+            return Err(syn::Error::new(attr.span(), "unknown attribute; a `layer` declaration accepts only `#[frozen]`"));
+        }
+    }
+    Ok(frozen)
+}
+
+impl Parse for InputType {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(kw::Id) {
+            let vocabulary = parse_id_vocabulary(input)?;
+            return Ok(InputType::Id { vocabulary });
+        }
+        if !input.peek(syn::token::Bracket) {
+            return Err(input.error("expected an input type: `[N]` for N floats, `Id<V>` for one id below V, or `[Id<V>; L]` for L ids"));
+        }
+        let content;
+        let bracket = bracketed!(content in input);
+        let span = bracket.span.join();
+        if content.peek(kw::Id) {
+            let vocabulary = parse_id_vocabulary(&content)?;
+            content.parse::<Token![;]>()?;
+            let len = parse_size(&content)?;
+            if !content.is_empty() {
+                return Err(content.error("expected `]` after the sequence length"));
+            }
+            return Ok(InputType::IdSequence { vocabulary, len });
+        }
+        let dims: Punctuated<Size, Token![,]> = content.parse_terminated(parse_size, Token![,])?;
+        if dims.is_empty() {
+            return Err(syn::Error::new(span, "an input needs a size, as in `[3]`"));
+        }
+        Ok(InputType::Floats { span, dims: dims.into_iter().collect() })
+    }
+}
+
+fn parse_id_vocabulary(input: ParseStream) -> syn::Result<Size> {
+    input.parse::<kw::Id>()?;
+    input.parse::<Token![<]>()?;
+    let vocabulary = parse_size(input)?;
+    input.parse::<Token![>]>()?;
+    Ok(vocabulary)
+}
+
+fn parse_size(input: ParseStream) -> syn::Result<Size> {
+    if input.peek(syn::LitInt) {
+        let literal: syn::LitInt = input.parse()?;
+        return size_from_literal(&literal);
+    }
+    if input.peek(Ident) || input.peek(Token![::]) || input.peek(Token![crate]) || input.peek(Token![self]) || input.peek(Token![super]) {
+        let path = syn::Path::parse_mod_style(input)?;
+        return Ok(Size::Constant { path });
+    }
+    Err(input.error("expected a size: an integer literal such as `3`, or the path of a `usize` constant"))
+}
+
+fn size_from_literal(literal: &syn::LitInt) -> syn::Result<Size> {
+    let value = literal
+        .base10_parse::<u64>()
+        .map_err(|_| syn::Error::new(literal.span(), "this size is not a valid size; write a non-negative integer that fits in usize"))?;
+    if !matches!(literal.suffix(), "" | "usize") {
+        return Err(syn::Error::new(literal.span(), "sizes are `usize`; drop the suffix"));
+    }
+    if value > u64::from(u32::MAX) {
+        return Err(syn::Error::new(literal.span(), format!("size {value} is too large; sizes are limited to {}", u32::MAX)));
+    }
+    Ok(Size::Literal { value, span: literal.span() })
+}
+
+/// Reads a layer kind, such as `Dense::<4, Relu>`, in a `layer` declaration.
+fn parse_layer_path(input: ParseStream) -> syn::Result<LayerSyntax> {
+    let expr: Expr = input.parse()?;
+    match expr {
+        Expr::Path(path) if path.qself.is_none() => layer_from_path(path.path),
+        other => Err(syn::Error::new(other.span(), "expected a layer kind such as `Dense::<4, Relu>` or a model type")),
+    }
+}
+
+fn layer_from_path(mut path: syn::Path) -> syn::Result<LayerSyntax> {
+    let mut args = Vec::new();
+    let segment_count = path.segments.len();
+    for (i, segment) in path.segments.iter_mut().enumerate() {
+        let arguments = std::mem::replace(&mut segment.arguments, syn::PathArguments::None);
+        match arguments {
+            syn::PathArguments::None => {}
+            syn::PathArguments::AngleBracketed(generics) if i + 1 == segment_count => {
+                for arg in generics.args {
+                    args.push(generic_arg(arg)?);
+                }
+            }
+            other => return Err(syn::Error::new(other.span(), "generic arguments go on the layer kind only, as in `Dense::<4, Relu>`")),
+        }
+    }
+    Ok(LayerSyntax { path, args })
+}
+
+fn generic_arg(arg: syn::GenericArgument) -> syn::Result<GenericArg> {
+    match arg {
+        syn::GenericArgument::Const(Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(literal), .. })) => {
+            Ok(GenericArg::Size(size_from_literal(&literal)?))
+        }
+        syn::GenericArgument::Const(Expr::Block(block)) if block.block.stmts.len() == 1 => {
+            match &block.block.stmts[0] {
+                syn::Stmt::Expr(Expr::Path(path), None) if path.qself.is_none() => Ok(GenericArg::Size(Size::Constant { path: path.path.clone() })),
+                _ => Err(syn::Error::new(block.span(), "a size must be an integer literal or a constant's path, not an expression")),
+            }
+        }
+        syn::GenericArgument::Type(syn::Type::Path(ty)) if ty.qself.is_none() => {
+            let path = ty.path;
+            match path.get_ident() {
+                Some(ident) if is_constant_name(ident) => Ok(GenericArg::Size(Size::Constant { path })),
+                Some(ident) => Ok(GenericArg::Option(ident.clone())),
+                None => Ok(GenericArg::Size(Size::Constant { path })),
+            }
+        }
+        other => Err(syn::Error::new(
+            other.span(),
+            "expected a size (an integer literal or a constant) or an option such as `Relu` or `NoBias`",
+        )),
+    }
+}
+
+/// Whether an identifier is written as a constant (`UNITS`, `HIDDEN_2`) rather than as an
+/// option (`Relu`, `NoBias`).
+fn is_constant_name(ident: &Ident) -> bool {
+    let text = ident.to_string();
+    text.chars().any(|c| c.is_ascii_uppercase()) && !text.chars().any(|c| c.is_ascii_lowercase())
+}
+
+fn parse_expr(input: ParseStream) -> syn::Result<ExprSyntax> {
+    let expr: Expr = input.parse()?;
+    expr_from_syn(expr)
+}
+
+fn expr_from_syn(expr: Expr) -> syn::Result<ExprSyntax> {
+    let span = expr.span();
+    match expr {
+        Expr::Path(path) if path.qself.is_none() => match path.path.get_ident() {
+            Some(ident) => Ok(ExprSyntax::Value(ident.clone())),
+            None => Err(syn::Error::new(span, "expected a value's name; a layer must be called on its inputs, as in `Dense::<1>(x)`")),
+        },
+        Expr::Call(call) => {
+            let callee = match *call.func {
+                Expr::Path(path) if path.qself.is_none() => {
+                    let is_instance = path.path.get_ident().is_some_and(|ident| starts_lowercase(ident));
+                    if is_instance {
+                        Callee::Instance(path.path.get_ident().cloned().unwrap_or_else(|| Ident::new("_", span)))
+                    } else {
+                        Callee::Layer(layer_from_path(path.path)?)
+                    }
+                }
+                other => return Err(syn::Error::new(other.span(), "expected a layer kind or a declared layer's name before `(`")),
+            };
+            let args = call.args.into_iter().map(expr_from_syn).collect::<syn::Result<Vec<_>>>()?;
+            Ok(ExprSyntax::Call { callee, args, span })
+        }
+        other => Err(syn::Error::new(
+            other.span(),
+            "expected a value's name or a layer call such as `Dense::<1>(x)`",
+        )),
+    }
+}
+
+fn starts_lowercase(ident: &Ident) -> bool {
+    ident.to_string().trim_start_matches("r#").chars().next().is_some_and(|c| c.is_lowercase() || c == '_')
+}

@@ -1,0 +1,59 @@
+use keramic::prelude::*;
+use keramic::loss::{MeanAbsoluteError, BinaryCrossentropy, Loss};
+use keramic::optim::Adam;
+use rand::SeedableRng;
+
+model! {
+    /// Maps a team id to one learned strength.
+    pub struct TeamStrength {
+        input team: Id<10888>;
+        let strength = Embedding::<10888, 1>(team);
+        output flat = Flatten(strength);
+    }
+}
+
+model! {
+    pub struct GameModel {
+        input team_1: Id<10888>;
+        input team_2: Id<10888>;
+        input home: [1];
+        layer strength = TeamStrength;
+        let diff = Subtract(strength(team_1), strength(team_2));
+        output score_diff = Dense::<1>(Concatenate(home, diff));
+    }
+}
+
+model! {
+    pub struct TwoHeads {
+        input x: [2];
+        output score_diff = Dense::<1, NoBias>(x);
+        output win = Dense::<1, Sigmoid, NoBias>(score_diff);
+    }
+}
+
+#[test]
+fn smoke() {
+    const _: () = assert!(TwoHeads::TRAINABLE_PARAMS == 3);
+    assert_eq!(TeamStrength::TOTAL_PARAMS, 10888);
+    assert_eq!(GameModel::TOTAL_PARAMS, 10891);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let mut model = TwoHeads::new(&mut rng);
+    println!("{}", TwoHeads::summary());
+    println!("{}", GameModel::summary());
+    let data: Dataset<TwoHeadsInput, TwoHeadsOutput> = (0..1000).map(|i| {
+        let a = (i % 17) as f32 / 17.0 - 0.5;
+        let b = (i % 7) as f32 / 7.0 - 0.5;
+        (TwoHeadsInput { x: [a, b] }, TwoHeadsOutput { score_diff: [a - b], win: [if a - b > 0.0 { 1.0 } else { 0.0 }] })
+    }).collect();
+    let mut training = model.compile((MeanAbsoluteError, BinaryCrossentropy.weighted(0.5)), Adam::new(0.01));
+    let history = training.fit(&data, &Fit::epochs(5).batch_size(32).validation_split(0.1)).unwrap();
+    assert_eq!(history.epochs.len(), 5);
+    let eval = training.evaluate(&data).unwrap();
+    println!("{eval:?}");
+    let mut game = GameModel::new(&mut rng);
+    let gdata: Dataset<GameModelInput, GameModelOutput> = (0..500u32).map(|i| {
+        (GameModelInput { team_1: i % 50, team_2: (i * 7) % 50, home: [0.0] }, GameModelOutput { score_diff: [((i % 50) as f32 - ((i * 7) % 50) as f32) / 10.0] })
+    }).collect();
+    let mut training = game.compile(MeanAbsoluteError, Adam::new(0.01));
+    training.fit(&gdata, &Fit::epochs(5)).unwrap();
+}
