@@ -1,6 +1,4 @@
 use keramic::prelude::*;
-use keramic::loss::{MeanAbsoluteError, BinaryCrossentropy, Loss};
-use keramic::optim::Adam;
 use rand::SeedableRng;
 
 model! {
