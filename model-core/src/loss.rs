@@ -75,6 +75,12 @@ pub trait Loss: Send + Sync {
         grad: Option<&mut [T]>,
     ) -> (f64, GradientOf);
 
+    /// Whether `evaluate` reports accuracy for an output trained with this loss: true for the
+    /// cross-entropies.
+    fn reports_accuracy(&self) -> bool {
+        false
+    }
+
     /// Wraps this loss so that it counts `weight` times in the total loss.
     fn weighted(self, weight: f64) -> Weighted<Self>
     where
@@ -127,6 +133,10 @@ pub struct BinaryCrossentropy;
 pub struct CategoricalCrossentropy;
 
 impl<L: Loss> Loss for Weighted<L> {
+    fn reports_accuracy(&self) -> bool {
+        self.loss.reports_accuracy()
+    }
+
     fn name(&self) -> &'static str {
         self.loss.name()
     }
@@ -199,6 +209,10 @@ impl Loss for MeanSquaredError {
 }
 
 impl Loss for BinaryCrossentropy {
+    fn reports_accuracy(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "bce"
     }
@@ -237,6 +251,10 @@ impl Loss for BinaryCrossentropy {
 }
 
 impl Loss for CategoricalCrossentropy {
+    fn reports_accuracy(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "cce"
     }

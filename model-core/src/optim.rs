@@ -32,6 +32,13 @@ pub trait Optimizer<T: Real>: Send {
 
     /// Sets the learning rate for the following updates, keeping all other state.
     fn set_learning_rate(&mut self, learning_rate: f64);
+
+    /// Checks the hyperparameters. `fit` calls it before the first step.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::InvalidOption`] naming the first invalid hyperparameter.
+    fn validate(&self) -> Result<(), Error>;
 }
 
 /// Stochastic gradient descent with optional momentum, as Keras's `SGD`.
@@ -63,14 +70,10 @@ impl<T: Real> Sgd<T> {
         self.momentum = momentum;
         self
     }
+}
 
-    /// Checks the hyperparameters: a finite, non-negative learning rate and a momentum in
-    /// `[0, 1]`.
-    ///
-    /// # Errors
-    ///
-    /// Returns [`Error::InvalidOption`] naming the first invalid hyperparameter.
-    pub fn validate(&self) -> Result<(), Error> {
+impl<T: Real> Optimizer<T> for Sgd<T> {
+    fn validate(&self) -> Result<(), Error> {
         validate_learning_rate(self.learning_rate)?;
         if !(0.0..=1.0).contains(&self.momentum) {
             return Err(invalid(
@@ -80,9 +83,7 @@ impl<T: Real> Sgd<T> {
         }
         Ok(())
     }
-}
 
-impl<T: Real> Optimizer<T> for Sgd<T> {
     fn begin_step(&mut self) {}
 
     fn update(&mut self, slot: usize, value: &mut [T], grad: &[T]) {
@@ -188,16 +189,17 @@ impl<T: Real> Adam<T> {
         self.epsilon = epsilon;
         self
     }
+}
 
-    /// Checks the hyperparameters: a finite, non-negative learning rate, β1 and β2 in
-    /// `[0, 1)`, and a finite, positive ε.
-    ///
-    /// β = 1 would divide by `1 − β1^t = 0`, and ε = 0 would divide 0 by 0 for a zero gradient.
-    ///
-    /// # Errors
-    ///
-    /// Returns [`Error::InvalidOption`] naming the first invalid hyperparameter.
-    pub fn validate(&self) -> Result<(), Error> {
+/// Adam with a learning rate of 0.001, the Keras default.
+impl<T: Real> Default for Adam<T> {
+    fn default() -> Self {
+        Self::new(0.001)
+    }
+}
+
+impl<T: Real> Optimizer<T> for Adam<T> {
+    fn validate(&self) -> Result<(), Error> {
         validate_learning_rate(self.learning_rate)?;
         for (option, beta) in [("beta_1", self.beta_1), ("beta_2", self.beta_2)] {
             if !(0.0..1.0).contains(&beta) {
@@ -212,16 +214,7 @@ impl<T: Real> Adam<T> {
         }
         Ok(())
     }
-}
 
-/// Adam with a learning rate of 0.001, the Keras default.
-impl<T: Real> Default for Adam<T> {
-    fn default() -> Self {
-        Self::new(0.001)
-    }
-}
-
-impl<T: Real> Optimizer<T> for Adam<T> {
     fn begin_step(&mut self) {
         self.step += 1;
     }

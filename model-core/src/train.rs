@@ -30,6 +30,8 @@ pub trait LossSet<Heads> {
     fn weight(&self, k: usize) -> f64;
     /// The name of output `k`'s loss.
     fn name(&self, k: usize) -> &'static str;
+    /// Whether output `k`'s loss reports accuracy.
+    fn reports_accuracy(&self, k: usize) -> bool;
 }
 
 /// The width of one model output, as an element of a model's `Heads` tuple.
@@ -45,6 +47,9 @@ impl<L: Loss, H> LossSet<(H,)> for L {
     }
     fn name(&self, _k: usize) -> &'static str {
         Loss::name(self)
+    }
+    fn reports_accuracy(&self, _k: usize) -> bool {
+        Loss::reports_accuracy(self)
     }
 }
 
@@ -66,6 +71,12 @@ macro_rules! impl_loss_tuple {
             fn name(&self, k: usize) -> &'static str {
                 match k {
                     $($index => Loss::name(&self.$index),)+
+                    _ => unreachable!("output index {k} out of range"),
+                }
+            }
+            fn reports_accuracy(&self, k: usize) -> bool {
+                match k {
+                    $($index => Loss::reports_accuracy(&self.$index),)+
                     _ => unreachable!("output index {k} out of range"),
                 }
             }
@@ -289,6 +300,7 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
         M::Input: Clone,
     {
         options.validate()?;
+        self.optimizer.validate()?;
         let train_len = (data.len() as f64 * (1.0 - options.validation_split)).floor() as usize;
         if train_len == 0 {
             return Err(Error::EmptyData { what: "the training set (after the validation split)" });
@@ -343,7 +355,7 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
             for k in 0..M::OUTPUT_NAMES.len() {
                 let head = M::head(&self.workspace, k);
                 let (loss, _) = self.losses.compute(k, &head, &self.targets[k], None);
-                let accuracy = reports_accuracy(self.losses.name(k))
+                let accuracy = self.losses.reports_accuracy(k)
                     .then(|| metrics::accuracy(head.values, &self.targets[k], head.width));
                 totals.add(k, loss, accuracy, indices.len());
             }
@@ -363,7 +375,7 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
             let (loss, kind) = self.losses.compute(k, &head, &self.targets[k], Some(&mut self.seeds[k]));
             self.kinds[k] = kind;
             total += self.losses.weight(k) * loss;
-            let accuracy = reports_accuracy(self.losses.name(k))
+            let accuracy = self.losses.reports_accuracy(k)
                 .then(|| metrics::accuracy(head.values, &self.targets[k], head.width));
             totals.add(k, loss, accuracy, indices.len());
         }
@@ -408,11 +420,6 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
         }
         Ok(())
     }
-}
-
-/// Whether `evaluate` reports accuracy for an output trained with the loss `name`.
-fn reports_accuracy(name: &str) -> bool {
-    matches!(name, "bce" | "cce")
 }
 
 /// Sums of per-batch scores, weighted by batch size, for one pass over some rows.
