@@ -97,6 +97,20 @@ pub enum Error {
         /// The 1-based batch within the epoch.
         batch: usize,
     },
+
+    /// A weight gradient became NaN or infinite, so the optimizer step was not taken.
+    #[error(
+        "a gradient became {value} at epoch {epoch}, batch {batch}; the model keeps the weights \
+         from before this batch. Lower the learning rate, or scale inputs and targets to smaller values"
+    )]
+    NonFiniteGradient {
+        /// The first non-finite gradient value.
+        value: f64,
+        /// The 1-based epoch.
+        epoch: usize,
+        /// The 1-based batch within the epoch.
+        batch: usize,
+    },
 }
 
 /// The result type of keramic's fallible operations.

@@ -293,8 +293,8 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
     ///
     /// # Errors
     /// An invalid option, an empty training set, a bad id or value in any row (named by row
-    /// and field), or a loss that becomes NaN or infinite. In the last case the model keeps the
-    /// weights it had before the batch that produced it.
+    /// and field), or a loss or gradient that becomes NaN or infinite. In the last case the
+    /// model keeps the weights it had before the batch that produced it.
     pub fn fit(&mut self, data: &Dataset<M::Input, M::Output>, options: &Fit) -> Result<History>
     where
         M::Input: Clone,
@@ -320,6 +320,7 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
             for (batch, indices) in order.chunks(options.batch_size).enumerate() {
                 self.step(data, indices, &mut totals).map_err(|error| match error {
                     Error::NonFiniteLoss { value, .. } => Error::NonFiniteLoss { value, epoch, batch: batch + 1 },
+                    Error::NonFiniteGradient { value, .. } => Error::NonFiniteGradient { value, epoch, batch: batch + 1 },
                     other => other,
                 })?;
             }
@@ -386,6 +387,10 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
 
         self.model.zero_grads();
         self.model.backward(&mut self.workspace, &self.seeds, &self.kinds);
+        // Checked before the update too: a finite loss can still overflow a gradient in f32.
+        if let Some(value) = self.first_non_finite_gradient() {
+            return Err(Error::NonFiniteGradient { value, epoch: 0, batch: 0 });
+        }
         self.optimizer.begin_step();
         let optimizer = &mut self.optimizer;
         let mut slot = 0;
@@ -396,6 +401,16 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
             slot += 1;
         });
         Ok(())
+    }
+
+    fn first_non_finite_gradient(&mut self) -> Option<f64> {
+        let mut found = None;
+        self.model.visit_params(&mut |param| {
+            if found.is_none() && param.trainable {
+                found = param.grad.iter().find(|g| !g.is_finite()).map(|g| g.to_f64());
+            }
+        });
+        found
     }
 
     fn load_targets(&mut self, data: &Dataset<M::Input, M::Output>, indices: &[usize]) -> Result<()> {
