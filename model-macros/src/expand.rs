@@ -229,6 +229,7 @@ impl<'m> Generator<'m> {
         let output_struct = &self.output_struct;
         quote! {
             #(#attrs)*
+            #[derive(Clone, Debug)]
             #vis struct #name<T: ::model_core::Real = f32> {
                 #(#fields)*
                 __scalar: ::core::marker::PhantomData<T>,

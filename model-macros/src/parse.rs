@@ -331,14 +331,10 @@ fn expr_from_syn(expr: Expr) -> syn::Result<ExprSyntax> {
         },
         Expr::Call(call) => {
             let callee = match *call.func {
-                Expr::Path(path) if path.qself.is_none() => {
-                    let is_instance = path.path.get_ident().is_some_and(|ident| starts_lowercase(ident));
-                    if is_instance {
-                        Callee::Instance(path.path.get_ident().cloned().unwrap_or_else(|| Ident::new("_", span)))
-                    } else {
-                        Callee::Layer(layer_from_path(path.path)?)
-                    }
-                }
+                Expr::Path(path) if path.qself.is_none() => match path.path.get_ident() {
+                    Some(ident) if starts_lowercase(ident) => Callee::Instance(ident.clone()),
+                    _ => Callee::Layer(layer_from_path(path.path)?),
+                },
                 other => return Err(syn::Error::new(other.span(), "expected a layer kind or a declared layer's name before `(`")),
             };
             let args = call.args.into_iter().map(expr_from_syn).collect::<syn::Result<Vec<_>>>()?;
