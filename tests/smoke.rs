@@ -55,3 +55,19 @@ fn smoke() {
     let mut training = game.compile(MeanAbsoluteError, Adam::new(0.01));
     training.fit(&gdata, &Fit::epochs(5)).unwrap();
 }
+
+#[test]
+fn named_params_follow_instance_paths() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+    let mut game = GameModel::new(&mut rng);
+    let mut names = Vec::new();
+    game.visit_named_params("", &mut |name, param| names.push((name.to_owned(), param.shape.dims().to_vec())));
+    assert_eq!(
+        names,
+        [
+            ("strength.strength.embeddings".to_owned(), vec![10888, 1]),
+            ("score_diff.kernel".to_owned(), vec![2, 1]),
+            ("score_diff.bias".to_owned(), vec![1]),
+        ]
+    );
+}

@@ -49,6 +49,12 @@ pub trait Network<T: Real>: Sized {
     /// Calls `visit` on every weight tensor, in a fixed order. A shared layer is visited once.
     fn visit_params(&mut self, visit: &mut dyn FnMut(ParamMut<'_, T>));
 
+    /// Calls `visit` on every weight tensor with its path: the instance names from the outer
+    /// model inward, then the tensor name, joined by dots and preceded by `prefix`, for example
+    /// `strength.embedding.embeddings` or `score_diff.kernel`. The order is that of
+    /// [`Network::visit_params`].
+    fn visit_named_params(&mut self, prefix: &str, visit: &mut dyn FnMut(&str, ParamMut<'_, T>));
+
     /// Writes one output of one target row into `out`, in the layout of [`HeadOutput::values`].
     fn write_target(target: &Self::Output, k: usize, out: &mut [T]);
 

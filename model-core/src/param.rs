@@ -12,9 +12,50 @@ pub struct ParamMut<'a, T> {
     /// The gradient of the last backward pass, in the layout of `value`.
     pub grad: &'a mut [T],
     /// Keras's shape of the tensor, for example `[in, out]` for a Dense kernel.
-    pub shape: [usize; 2],
+    pub shape: ParamShape,
     /// Whether the optimizer updates this tensor. Frozen tensors are `false`.
     pub trainable: bool,
+}
+
+/// The shape of a weight tensor, of rank 1 or 2, as Keras gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParamShape {
+    dims: [usize; 2],
+    rank: usize,
+}
+
+impl ParamShape {
+    /// A matrix of `rows × columns`, stored row-major.
+    pub const fn matrix(rows: usize, columns: usize) -> Self {
+        ParamShape { dims: [rows, columns], rank: 2 }
+    }
+
+    /// A vector of `len` values.
+    pub const fn vector(len: usize) -> Self {
+        ParamShape { dims: [len, 1], rank: 1 }
+    }
+
+    /// The dimensions.
+    pub fn dims(&self) -> &[usize] {
+        &self.dims[..self.rank]
+    }
+
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        self.dims().iter().product()
+    }
+
+    /// Whether the tensor has no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl core::fmt::Display for ParamShape {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let dims: Vec<String> = self.dims().iter().map(ToString::to_string).collect();
+        write!(f, "[{}]", dims.join(", "))
+    }
 }
 
 /// One weight tensor with its gradient, stored on the heap.
@@ -57,7 +98,7 @@ impl<T: Real> Param<T> {
     }
 
     /// Returns the view that optimizers and visitors get.
-    pub fn view(&mut self, name: &'static str, shape: [usize; 2], trainable: bool) -> ParamMut<'_, T> {
+    pub fn view(&mut self, name: &'static str, shape: ParamShape, trainable: bool) -> ParamMut<'_, T> {
         ParamMut { name, value: &mut self.value, grad: &mut self.grad, shape, trainable }
     }
 }

@@ -655,6 +655,21 @@ impl<'m> Generator<'m> {
                 _ => quote!(self.#field.visit_params(visit);),
             }
         });
+        let named_visits = weighted.iter().map(|instance| {
+            let field = instance_field(instance);
+            let label = &instance.label;
+            match &instance.kind {
+                Kind::Submodel { path } => quote! {
+                    <#path<T> as ::model_core::network::Network<T>>::visit_named_params(&mut self.#field, &::std::format!("{}{}.", prefix, #label), visit);
+                },
+                _ => quote! {
+                    self.#field.visit_params(&mut |__param| {
+                        let __name = ::std::format!("{}{}.{}", prefix, #label, __param.name);
+                        visit(&__name, __param);
+                    });
+                },
+            }
+        });
         let targets = outputs.iter().enumerate().map(|(k, output)| {
             let field = &output.name;
             quote! {
@@ -720,6 +735,11 @@ impl<'m> Generator<'m> {
                 fn visit_params(&mut self, visit: &mut dyn ::core::ops::FnMut(::model_core::param::ParamMut<'_, T>)) {
                     let _ = &visit;
                     #(#visits)*
+                }
+
+                fn visit_named_params(&mut self, prefix: &str, visit: &mut dyn ::core::ops::FnMut(&str, ::model_core::param::ParamMut<'_, T>)) {
+                    let _ = (&prefix, &visit);
+                    #(#named_visits)*
                 }
 
                 fn write_target(target: &Self::Output, k: usize, out: &mut [T]) {

@@ -5,7 +5,7 @@ use rand::Rng;
 
 use super::{Activation, Batch};
 use crate::Real;
-use crate::param::{Param, ParamMut};
+use crate::param::{Param, ParamMut, ParamShape};
 
 /// A densely connected layer: `activation(x · kernel + bias)`.
 ///
@@ -150,9 +150,9 @@ impl<T: Real, const IN: usize, const OUT: usize> Dense<T, IN, OUT> {
     /// Calls `visit` on the kernel, then on the bias.
     pub fn visit_params(&mut self, visit: &mut dyn FnMut(ParamMut<'_, T>)) {
         let trainable = self.trainable;
-        visit(self.kernel.view("kernel", [IN, OUT], trainable));
+        visit(self.kernel.view("kernel", ParamShape::matrix(IN, OUT), trainable));
         if let Some(bias) = &mut self.bias {
-            visit(bias.view("bias", [1, OUT], trainable));
+            visit(bias.view("bias", ParamShape::vector(OUT), trainable));
         }
     }
 }

@@ -4,7 +4,7 @@ use rand::Rng;
 
 use super::Batch;
 use crate::Real;
-use crate::param::{Param, ParamMut};
+use crate::param::{Param, ParamMut, ParamShape};
 
 /// A batch of integer ids below `VOCAB`, `LEN` ids per sample, stored sample by sample.
 ///
@@ -129,6 +129,6 @@ impl<T: Real, const VOCAB: usize, const DIM: usize> Embedding<T, VOCAB, DIM> {
     /// Calls `visit` on the table.
     pub fn visit_params(&mut self, visit: &mut dyn FnMut(ParamMut<'_, T>)) {
         let trainable = self.trainable;
-        visit(self.table.view("embeddings", [VOCAB, DIM], trainable));
+        visit(self.table.view("embeddings", ParamShape::matrix(VOCAB, DIM), trainable));
     }
 }
