@@ -65,11 +65,11 @@ fn instance_field(instance: &Instance) -> Ident {
 
 fn activation_tokens(activation: Activation) -> TokenStream {
     match activation {
-        Activation::Linear => quote!(::model_core::layers::Activation::Linear),
-        Activation::Relu => quote!(::model_core::layers::Activation::Relu),
-        Activation::Sigmoid => quote!(::model_core::layers::Activation::Sigmoid),
-        Activation::Tanh => quote!(::model_core::layers::Activation::Tanh),
-        Activation::Softmax => quote!(::model_core::layers::Activation::Softmax),
+        Activation::Linear => quote!(::keramic::__model_core::layers::Activation::Linear),
+        Activation::Relu => quote!(::keramic::__model_core::layers::Activation::Relu),
+        Activation::Sigmoid => quote!(::keramic::__model_core::layers::Activation::Sigmoid),
+        Activation::Tanh => quote!(::keramic::__model_core::layers::Activation::Tanh),
+        Activation::Softmax => quote!(::keramic::__model_core::layers::Activation::Softmax),
     }
 }
 
@@ -136,12 +136,12 @@ impl<'m> Generator<'m> {
         match &self.model.values[value].shape {
             shape @ Shape::Floats(_) => {
                 let width = shape.size().to_const_arg();
-                quote!(::model_core::layers::Batch<T, #width>)
+                quote!(::keramic::__model_core::layers::Batch<T, #width>)
             }
             Shape::Ids { vocabulary, len } => {
                 let vocabulary = vocabulary.to_const_arg();
                 let len = len.as_ref().map_or(quote!(1usize), Dim::to_const_arg);
-                quote!(::model_core::layers::IdBatch<#vocabulary, #len>)
+                quote!(::keramic::__model_core::layers::IdBatch<#vocabulary, #len>)
             }
         }
     }
@@ -151,12 +151,12 @@ impl<'m> Generator<'m> {
             Kind::Dense { units, .. } => {
                 let input = instance.input_shape.as_ref().map_or(Dim::Known(1), Shape::size).to_const_arg();
                 let units = units.to_const_arg();
-                Some(quote!(::model_core::layers::Dense<T, #input, #units>))
+                Some(quote!(::keramic::__model_core::layers::Dense<T, #input, #units>))
             }
             Kind::Embedding { vocabulary, dim } => {
                 let vocabulary = vocabulary.to_const_arg();
                 let dim = dim.to_const_arg();
-                Some(quote!(::model_core::layers::Embedding<T, #vocabulary, #dim>))
+                Some(quote!(::keramic::__model_core::layers::Embedding<T, #vocabulary, #dim>))
             }
             Kind::Submodel { path } => Some(quote!(#path<T>)),
             _ => None,
@@ -230,7 +230,7 @@ impl<'m> Generator<'m> {
         quote! {
             #(#attrs)*
             #[derive(Clone, Debug)]
-            #vis struct #name<T: ::model_core::Real = f32> {
+            #vis struct #name<T: ::keramic::__model_core::Real = f32> {
                 #(#fields)*
                 __scalar: ::core::marker::PhantomData<T>,
             }
@@ -276,7 +276,7 @@ impl<'m> Generator<'m> {
                 }
                 Kind::Submodel { path } => {
                     let field = sub_field(index);
-                    fields.push(quote!(#field: <#path<T> as ::model_core::network::Network<T>>::Workspace,));
+                    fields.push(quote!(#field: <#path<T> as ::keramic::__model_core::network::Network<T>>::Workspace,));
                     defaults.push(quote!(#field: ::core::default::Default::default(),));
                 }
                 _ => {}
@@ -287,13 +287,13 @@ impl<'m> Generator<'m> {
             #[doc = #doc]
             #[doc(hidden)]
             #[allow(non_camel_case_types)]
-            #vis struct #workspace<T: ::model_core::Real> {
+            #vis struct #workspace<T: ::keramic::__model_core::Real> {
                 #(#fields)*
                 __samples: usize,
             }
 
             #[automatically_derived]
-            impl<T: ::model_core::Real> ::core::default::Default for #workspace<T> {
+            impl<T: ::keramic::__model_core::Real> ::core::default::Default for #workspace<T> {
                 fn default() -> Self {
                     Self { #(#defaults)* __samples: 0 }
                 }
@@ -312,9 +312,9 @@ impl<'m> Generator<'m> {
             let init = match &instance.kind {
                 Kind::Dense { activation, bias, .. } => {
                     let activation = activation_tokens(*activation);
-                    quote!(::model_core::layers::Dense::new(rng, #activation, #bias))
+                    quote!(::keramic::__model_core::layers::Dense::new(rng, #activation, #bias))
                 }
-                Kind::Embedding { .. } => quote!(::model_core::layers::Embedding::new(rng)),
+                Kind::Embedding { .. } => quote!(::keramic::__model_core::layers::Embedding::new(rng)),
                 Kind::Submodel { path } => quote!(#path::<T>::from_rng(rng)),
                 _ => quote!(),
             };
@@ -337,21 +337,21 @@ impl<'m> Generator<'m> {
                 pub const NON_TRAINABLE_PARAMS: usize = Self::TOTAL_PARAMS - Self::TRAINABLE_PARAMS;
 
                 #[doc = #doc_new]
-                pub fn new<R: ::model_core::__private::rand::Rng + ?Sized>(rng: &mut R) -> Self {
+                pub fn new<R: ::keramic::__model_core::__private::rand::Rng + ?Sized>(rng: &mut R) -> Self {
                     Self::from_rng(rng)
                 }
 
                 /// The summary table, printed like Keras's `model.summary()`.
-                pub fn summary() -> ::model_core::summary::Summary {
-                    <Self as ::model_core::network::Network<f32>>::summary()
+                pub fn summary() -> ::keramic::__model_core::summary::Summary {
+                    <Self as ::keramic::__model_core::network::Network<f32>>::summary()
                 }
             }
 
             #[automatically_derived]
-            impl<T: ::model_core::Real> #name<T> {
+            impl<T: ::keramic::__model_core::Real> #name<T> {
                 /// Creates the model in the scalar `T` with Keras's default initializers:
                 /// Glorot uniform kernels, zero biases and embeddings uniform in ±0.05.
-                pub fn from_rng<R: ::model_core::__private::rand::Rng + ?Sized>(rng: &mut R) -> Self {
+                pub fn from_rng<R: ::keramic::__model_core::__private::rand::Rng + ?Sized>(rng: &mut R) -> Self {
                     #(#inits)*
                     Self { #(#field_names,)* __scalar: ::core::marker::PhantomData }
                 }
@@ -404,17 +404,17 @@ impl<'m> Generator<'m> {
                 quote!(self.#field.forward(&ws.#x, &mut ws.#out);)
             }
             Kind::Flatten => quote!(),
-            Kind::Add => quote!(::model_core::layers::add(&[#(&ws.#operands),*], &mut ws.#out);),
-            Kind::Multiply => quote!(::model_core::layers::multiply(&[#(&ws.#operands),*], &mut ws.#out);),
+            Kind::Add => quote!(::keramic::__model_core::layers::add(&[#(&ws.#operands),*], &mut ws.#out);),
+            Kind::Multiply => quote!(::keramic::__model_core::layers::multiply(&[#(&ws.#operands),*], &mut ws.#out);),
             Kind::Subtract => {
                 let (a, b) = (&operands[0], &operands[1]);
-                quote!(::model_core::layers::subtract(&ws.#a, &ws.#b, &mut ws.#out);)
+                quote!(::keramic::__model_core::layers::subtract(&ws.#a, &ws.#b, &mut ws.#out);)
             }
             Kind::Concatenate => {
                 let (widths, positions) = self.concatenate_layout(call);
                 quote! {
-                    ::model_core::layers::resize_batch(&mut ws.#out, __samples);
-                    ::model_core::layers::concatenate(&[#(ws.#operands.as_slice()),*], &[#(#widths),*], #positions, ws.#out.as_mut_slice());
+                    ::keramic::__model_core::layers::resize_batch(&mut ws.#out, __samples);
+                    ::keramic::__model_core::layers::concatenate(&[#(ws.#operands.as_slice()),*], &[#(#widths),*], #positions, ws.#out.as_mut_slice());
                 }
             }
             Kind::Submodel { path } => {
@@ -424,7 +424,7 @@ impl<'m> Generator<'m> {
                 let call_tokens = quote_spanned!(span=> self.#field.__call(&mut ws.#sub, #(&ws.#operands),*));
                 quote! {
                     #call_tokens;
-                    ::model_core::layers::resize_batch(&mut ws.#out, __samples);
+                    ::keramic::__model_core::layers::resize_batch(&mut ws.#out, __samples);
                     ws.#out.copy_from(#path::<T>::__output(&ws.#sub));
                 }
             }
@@ -495,14 +495,14 @@ impl<'m> Generator<'m> {
             Kind::Multiply => {
                 let steps = grads.iter().zip(&needs).enumerate().map(|(i, (grad, need))| {
                     let others = operands.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, operand)| operand);
-                    quote!(if #need { ::model_core::layers::multiply_backward(&ws.#out_grad, &[#(&ws.#others),*], &mut ws.#grad); })
+                    quote!(if #need { ::keramic::__model_core::layers::multiply_backward(&ws.#out_grad, &[#(&ws.#others),*], &mut ws.#grad); })
                 });
                 quote!(#(#steps)*)
             }
             Kind::Concatenate => {
                 let (widths, positions) = self.concatenate_layout(call);
                 let steps = grads.iter().zip(&needs).enumerate().map(|(i, (grad, need))| {
-                    quote!(if #need { ::model_core::layers::concatenate_backward(ws.#out_grad.as_slice(), &[#(#widths),*], #positions, #i, ws.#grad.as_mut_slice()); })
+                    quote!(if #need { ::keramic::__model_core::layers::concatenate_backward(ws.#out_grad.as_slice(), &[#(#widths),*], #positions, #i, ws.#grad.as_mut_slice()); })
                 });
                 quote!(#(#steps)*)
             }
@@ -531,8 +531,8 @@ impl<'m> Generator<'m> {
     fn squash(&self, value: usize) -> Option<(usize, TokenStream)> {
         let Producer::Call(call) = self.model.values[value].producer else { return None };
         match self.model.instances[self.model.calls[call].instance].kind {
-            Kind::Dense { activation: Activation::Sigmoid, .. } => Some((call, quote!(::model_core::loss::Squash::Sigmoid))),
-            Kind::Dense { activation: Activation::Softmax, .. } => Some((call, quote!(::model_core::loss::Squash::Softmax))),
+            Kind::Dense { activation: Activation::Sigmoid, .. } => Some((call, quote!(::keramic::__model_core::loss::Squash::Sigmoid))),
+            Kind::Dense { activation: Activation::Softmax, .. } => Some((call, quote!(::keramic::__model_core::loss::Squash::Softmax))),
             _ => None,
         }
     }
@@ -546,7 +546,7 @@ impl<'m> Generator<'m> {
             let field = value_field(input.value);
             match input.shape {
                 Shape::Floats(_) => quote! {
-                    ::model_core::layers::resize_batch(&mut ws.#field, #param.ncols());
+                    ::keramic::__model_core::layers::resize_batch(&mut ws.#field, #param.ncols());
                     ws.#field.copy_from(#param);
                     ws.__samples = #param.ncols();
                 },
@@ -570,8 +570,8 @@ impl<'m> Generator<'m> {
         let grad_zeroing = self.storages().filter(|&v| matches!(self.model.values[v].shape, Shape::Floats(_))).map(|v| {
             let grad = grad_field(v);
             quote! {
-                ::model_core::layers::resize_batch(&mut ws.#grad, __samples);
-                ws.#grad.fill(<T as ::model_core::Real>::from_f32(0.0));
+                ::keramic::__model_core::layers::resize_batch(&mut ws.#grad, __samples);
+                ws.#grad.fill(<T as ::keramic::__model_core::Real>::from_f32(0.0));
             }
         });
         let single_output = format!("model `{name}` has {output_count} outputs, but a model used as a layer must have exactly one");
@@ -623,14 +623,14 @@ impl<'m> Generator<'m> {
                     let pre = pre_field(call);
                     (quote!(::core::option::Option::Some(ws.#pre.as_slice())), squash)
                 }
-                None => (quote!(::core::option::Option::None), quote!(::model_core::loss::Squash::None)),
+                None => (quote!(::core::option::Option::None), quote!(::keramic::__model_core::loss::Squash::None)),
             };
-            quote!(#k => ::model_core::loss::HeadOutput { values: ws.#values.as_slice(), logits: #logits, squash: #squash, width: #width },)
+            quote!(#k => ::keramic::__model_core::loss::HeadOutput { values: ws.#values.as_slice(), logits: #logits, squash: #squash, width: #width },)
         });
         let value_seeds = outputs.iter().enumerate().map(|(k, output)| {
             let grad = grad_field(self.model.values[output.value].storage);
             quote! {
-                if kinds[#k] == ::model_core::loss::GradientOf::Values {
+                if kinds[#k] == ::keramic::__model_core::loss::GradientOf::Values {
                     for (__g, __s) in ws.#grad.as_mut_slice().iter_mut().zip(seeds[#k].iter()) {
                         *__g += *__s;
                     }
@@ -638,20 +638,20 @@ impl<'m> Generator<'m> {
             }
         });
         let logit_seeds = (0..outputs.len()).map(|k| {
-            quote!(if kinds[#k] == ::model_core::loss::GradientOf::Logits { ::core::option::Option::Some(seeds[#k].as_slice()) } else { ::core::option::Option::None })
+            quote!(if kinds[#k] == ::keramic::__model_core::loss::GradientOf::Logits { ::core::option::Option::Some(seeds[#k].as_slice()) } else { ::core::option::Option::None })
         });
         let weighted: Vec<&Instance> = self.weighted_instances().collect();
         let zero_grads = weighted.iter().map(|instance| {
             let field = instance_field(instance);
             match &instance.kind {
-                Kind::Submodel { path } => quote!(<#path<T> as ::model_core::network::Network<T>>::zero_grads(&mut self.#field);),
+                Kind::Submodel { path } => quote!(<#path<T> as ::keramic::__model_core::network::Network<T>>::zero_grads(&mut self.#field);),
                 _ => quote!(self.#field.zero_grad();),
             }
         });
         let visits = weighted.iter().map(|instance| {
             let field = instance_field(instance);
             match &instance.kind {
-                Kind::Submodel { path } => quote!(<#path<T> as ::model_core::network::Network<T>>::visit_params(&mut self.#field, visit);),
+                Kind::Submodel { path } => quote!(<#path<T> as ::keramic::__model_core::network::Network<T>>::visit_params(&mut self.#field, visit);),
                 _ => quote!(self.#field.visit_params(visit);),
             }
         });
@@ -660,7 +660,7 @@ impl<'m> Generator<'m> {
             let label = &instance.label;
             match &instance.kind {
                 Kind::Submodel { path } => quote! {
-                    <#path<T> as ::model_core::network::Network<T>>::visit_named_params(&mut self.#field, &::std::format!("{}{}.", prefix, #label), visit);
+                    <#path<T> as ::keramic::__model_core::network::Network<T>>::visit_named_params(&mut self.#field, &::std::format!("{}{}.", prefix, #label), visit);
                 },
                 _ => quote! {
                     self.#field.visit_params(&mut |__param| {
@@ -675,7 +675,7 @@ impl<'m> Generator<'m> {
             quote! {
                 #k => {
                     for (__o, __v) in out.iter_mut().zip(target.#field.iter()) {
-                        *__o = <T as ::model_core::Real>::from_f32(*__v);
+                        *__o = <T as ::keramic::__model_core::Real>::from_f32(*__v);
                     }
                 }
             }
@@ -686,7 +686,7 @@ impl<'m> Generator<'m> {
             quote! {
                 #field: {
                     let __column = ws.#values.column(sample);
-                    ::core::array::from_fn(|__i| <T as ::model_core::Real>::to_f64(__column[__i]) as f32)
+                    ::core::array::from_fn(|__i| <T as ::keramic::__model_core::Real>::to_f64(__column[__i]) as f32)
                 },
             }
         });
@@ -694,17 +694,17 @@ impl<'m> Generator<'m> {
         let unknown_output = format!("{name_text} has {} outputs; output index out of range", outputs.len());
         quote! {
             #[automatically_derived]
-            impl<T: ::model_core::Real> ::model_core::network::Network<T> for #name<T> {
+            impl<T: ::keramic::__model_core::Real> ::keramic::__model_core::network::Network<T> for #name<T> {
                 type Input = #input_struct;
                 type Output = #output_struct;
-                type Heads = (#(::model_core::train::Head<#output_widths>,)*);
+                type Heads = (#(::keramic::__model_core::train::Head<#output_widths>,)*);
                 type Workspace = #workspace<T>;
 
                 const NAME: &'static str = #name_text;
                 const OUTPUT_NAMES: &'static [&'static str] = &[#(#output_names),*];
                 const OUTPUT_WIDTHS: &'static [usize] = &[#(#output_widths),*];
 
-                fn load_inputs(ws: &mut Self::Workspace, rows: &[Self::Input], indices: &[usize]) -> ::model_core::error::Result<()> {
+                fn load_inputs(ws: &mut Self::Workspace, rows: &[Self::Input], indices: &[usize]) -> ::keramic::__model_core::error::Result<()> {
                     ws.__samples = indices.len();
                     #(#load_inputs)*
                     ::core::result::Result::Ok(())
@@ -714,14 +714,14 @@ impl<'m> Generator<'m> {
                     self.__forward(ws);
                 }
 
-                fn head(ws: &Self::Workspace, k: usize) -> ::model_core::loss::HeadOutput<'_, T> {
+                fn head(ws: &Self::Workspace, k: usize) -> ::keramic::__model_core::loss::HeadOutput<'_, T> {
                     match k {
                         #(#heads)*
                         _ => ::core::panic!(#unknown_output),
                     }
                 }
 
-                fn backward(&mut self, ws: &mut Self::Workspace, seeds: &[::std::vec::Vec<T>], kinds: &[::model_core::loss::GradientOf]) {
+                fn backward(&mut self, ws: &mut Self::Workspace, seeds: &[::std::vec::Vec<T>], kinds: &[::keramic::__model_core::loss::GradientOf]) {
                     Self::__zero_value_grads(ws);
                     #(#value_seeds)*
                     let __logit_seeds = [#(#logit_seeds),*];
@@ -732,12 +732,12 @@ impl<'m> Generator<'m> {
                     #(#zero_grads)*
                 }
 
-                fn visit_params(&mut self, visit: &mut dyn ::core::ops::FnMut(::model_core::param::ParamMut<'_, T>)) {
+                fn visit_params(&mut self, visit: &mut dyn ::core::ops::FnMut(::keramic::__model_core::param::ParamMut<'_, T>)) {
                     let _ = &visit;
                     #(#visits)*
                 }
 
-                fn visit_named_params(&mut self, prefix: &str, visit: &mut dyn ::core::ops::FnMut(&str, ::model_core::param::ParamMut<'_, T>)) {
+                fn visit_named_params(&mut self, prefix: &str, visit: &mut dyn ::core::ops::FnMut(&str, ::keramic::__model_core::param::ParamMut<'_, T>)) {
                     let _ = (&prefix, &visit);
                     #(#named_visits)*
                 }
@@ -753,7 +753,7 @@ impl<'m> Generator<'m> {
                     #output_struct { #(#reads)* }
                 }
 
-                fn summary() -> ::model_core::summary::Summary {
+                fn summary() -> ::keramic::__model_core::summary::Summary {
                     #summary
                 }
             }
@@ -766,13 +766,13 @@ impl<'m> Generator<'m> {
         let name_text = name.to_string();
         match &input.shape {
             Shape::Floats(_) => quote! {
-                ::model_core::layers::resize_batch(&mut ws.#field, indices.len());
+                ::keramic::__model_core::layers::resize_batch(&mut ws.#field, indices.len());
                 for (__column, &__row) in indices.iter().enumerate() {
                     for (__i, &__x) in rows[__row].#name.iter().enumerate() {
                         if !__x.is_finite() {
-                            return ::core::result::Result::Err(::model_core::Error::NonFiniteValue { field: "input", name: #name_text, row: __row, value: f64::from(__x) });
+                            return ::core::result::Result::Err(::keramic::__model_core::Error::NonFiniteValue { field: "input", name: #name_text, row: __row, value: f64::from(__x) });
                         }
-                        ws.#field[(__i, __column)] = <T as ::model_core::Real>::from_f32(__x);
+                        ws.#field[(__i, __column)] = <T as ::keramic::__model_core::Real>::from_f32(__x);
                     }
                 }
             },
@@ -782,7 +782,7 @@ impl<'m> Generator<'m> {
                 quote! {
                     ws.#field.clear();
                     for &__row in indices {
-                        ws.#field.push(#sample).map_err(|__id| ::model_core::Error::IdOutOfRange {
+                        ws.#field.push(#sample).map_err(|__id| ::keramic::__model_core::Error::IdOutOfRange {
                             input: #name_text, row: __row, id: u64::from(__id), vocabulary: #vocabulary,
                         })?;
                     }
@@ -798,7 +798,7 @@ impl<'m> Generator<'m> {
             let label = input.name.to_string();
             let shape = shape_string(&input.shape);
             quote! {
-                ::model_core::summary::SummaryRow {
+                ::keramic::__model_core::summary::SummaryRow {
                     name: ::std::string::String::from(#label),
                     kind: ::std::string::String::from("InputLayer"),
                     output_shape: #shape,
@@ -823,7 +823,7 @@ impl<'m> Generator<'m> {
                 .collect();
             let frozen = instance.frozen;
             quote! {
-                ::model_core::summary::SummaryRow {
+                ::keramic::__model_core::summary::SummaryRow {
                     name: ::std::string::String::from(#label),
                     kind: ::std::string::String::from(#kind),
                     output_shape: #shape,
@@ -834,7 +834,7 @@ impl<'m> Generator<'m> {
             }
         });
         quote! {
-            ::model_core::summary::Summary {
+            ::keramic::__model_core::summary::Summary {
                 model: ::std::string::String::from(#name_text),
                 rows: ::std::vec![#(#input_rows,)* #(#layer_rows,)*],
                 trainable_params: <#name>::TRAINABLE_PARAMS,
