@@ -71,3 +71,36 @@ fn named_params_follow_instance_paths() {
         ]
     );
 }
+
+struct StopAfter {
+    epochs: usize,
+    batches_seen: usize,
+}
+
+impl keramic::train::Callback<f32, TwoHeads> for StopAfter {
+    fn on_batch_end(&mut self, _progress: &keramic::train::BatchEnd) {
+        self.batches_seen += 1;
+    }
+
+    fn on_epoch_end(&mut self, end: &mut keramic::train::EpochEnd<'_, f32, TwoHeads>) -> Result<(), Error> {
+        if end.log.epoch == self.epochs {
+            end.stop_training();
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn callback_stops_fit_early() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+    let mut model = TwoHeads::new(&mut rng);
+    let data: Dataset<TwoHeadsInput, TwoHeadsOutput> =
+        (0..100).map(|i| (TwoHeadsInput { x: [i as f32 / 100.0, 0.5] }, TwoHeadsOutput { score_diff: [0.1], win: [1.0] })).collect();
+    let mut stop = StopAfter { epochs: 2, batches_seen: 0 };
+    let history = model
+        .compile((MeanAbsoluteError, BinaryCrossentropy), Sgd::new(0.1))
+        .fit_with_callbacks(&data, &Fit::epochs(10).batch_size(25).verbose(false), &mut [&mut stop])
+        .unwrap();
+    assert_eq!(history.epochs.len(), 2);
+    assert_eq!(stop.batches_seen, 8);
+}

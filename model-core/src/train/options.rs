@@ -1,0 +1,70 @@
+//! The options of `fit`.
+
+use crate::error::{Error, Result};
+
+/// Options of [`Training::fit`], built like Keras's `fit` arguments.
+#[derive(Clone, Debug)]
+pub struct Fit {
+    pub(crate) epochs: usize,
+    pub(crate) batch_size: usize,
+    pub(crate) validation_split: f64,
+    pub(crate) shuffle: bool,
+    pub(crate) seed: u64,
+    pub(crate) verbose: bool,
+}
+
+impl Fit {
+    /// Trains for `epochs` epochs with Keras's other defaults: batch size 32, no validation
+    /// split, shuffling every epoch, one progress line per epoch.
+    pub fn epochs(epochs: usize) -> Self {
+        Fit { epochs, batch_size: 32, validation_split: 0.0, shuffle: true, seed: 0, verbose: true }
+    }
+
+    /// Sets the number of rows per optimizer step. The last batch of an epoch may be smaller.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// Holds out the last `fraction` of the rows, taken before shuffling, for validation, as
+    /// Keras's `validation_split` does. Must be in [0, 1).
+    pub fn validation_split(mut self, fraction: f64) -> Self {
+        self.validation_split = fraction;
+        self
+    }
+
+    /// Turns the shuffling of the training rows at each epoch on or off (on by default).
+    pub fn shuffle(mut self, shuffle: bool) -> Self {
+        self.shuffle = shuffle;
+        self
+    }
+
+    /// Sets the seed of the shuffling, so that a run repeats exactly.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Turns the progress line printed after each epoch on or off (on by default).
+    pub fn verbose(mut self, verbose: bool) -> Self {
+        self.verbose = verbose;
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.batch_size == 0 {
+            return Err(Error::InvalidOption {
+                option: "batch_size",
+                message: "0 rows per batch; use a batch size of at least 1".to_owned(),
+            });
+        }
+        if !(0.0..1.0).contains(&self.validation_split) {
+            return Err(Error::InvalidOption {
+                option: "validation_split",
+                message: format!("{} is outside [0, 1); pass the share of rows to hold out, such as 0.1", self.validation_split),
+            });
+        }
+        Ok(())
+    }
+}
+
