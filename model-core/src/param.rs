@@ -17,6 +17,19 @@ pub struct ParamMut<'a, T> {
     pub trainable: bool,
 }
 
+/// A read-only view of one weight tensor, handed to visitors that save or inspect weights.
+#[derive(Clone, Copy, Debug)]
+pub struct ParamRef<'a, T> {
+    /// The tensor's name inside its layer: `kernel`, `bias` or `embeddings`.
+    pub name: &'static str,
+    /// The weights, in Keras's row-major layout.
+    pub value: &'a [T],
+    /// Keras's shape of the tensor.
+    pub shape: ParamShape,
+    /// Whether the optimizer updates this tensor.
+    pub trainable: bool,
+}
+
 /// The shape of a weight tensor, of rank 1 or 2, as Keras gives it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParamShape {
@@ -95,6 +108,11 @@ impl<T: Real> Param<T> {
     /// Resets the gradient to zero.
     pub fn zero_grad(&mut self) {
         self.grad.fill(T::zero());
+    }
+
+    /// Returns the read-only view that saving and inspection get.
+    pub fn view_ref(&self, name: &'static str, shape: ParamShape, trainable: bool) -> ParamRef<'_, T> {
+        ParamRef { name, value: &self.value, shape, trainable }
     }
 
     /// Returns the view that optimizers and visitors get.

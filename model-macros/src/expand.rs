@@ -670,6 +670,21 @@ impl<'m> Generator<'m> {
                 },
             }
         });
+        let named_weights = weighted.iter().map(|instance| {
+            let field = instance_field(instance);
+            let label = &instance.label;
+            match &instance.kind {
+                Kind::Submodel { path } => quote! {
+                    <#path<T> as ::keramic::__model_core::network::Network<T>>::visit_named_weights(&self.#field, &::std::format!("{}{}.", prefix, #label), visit);
+                },
+                _ => quote! {
+                    self.#field.visit_weights(&mut |__param| {
+                        let __name = ::std::format!("{}{}.{}", prefix, #label, __param.name);
+                        visit(&__name, __param);
+                    });
+                },
+            }
+        });
         let targets = outputs.iter().enumerate().map(|(k, output)| {
             let field = &output.name;
             quote! {
@@ -740,6 +755,11 @@ impl<'m> Generator<'m> {
                 fn visit_named_params(&mut self, prefix: &str, visit: &mut dyn ::core::ops::FnMut(&str, ::keramic::__model_core::param::ParamMut<'_, T>)) {
                     let _ = (&prefix, &visit);
                     #(#named_visits)*
+                }
+
+                fn visit_named_weights(&self, prefix: &str, visit: &mut dyn ::core::ops::FnMut(&str, ::keramic::__model_core::param::ParamRef<'_, T>)) {
+                    let _ = (&prefix, &visit);
+                    #(#named_weights)*
                 }
 
                 fn write_target(target: &Self::Output, k: usize, out: &mut [T]) {

@@ -5,7 +5,7 @@ use rand::Rng;
 
 use super::{Activation, Batch};
 use crate::Real;
-use crate::param::{Param, ParamMut, ParamShape};
+use crate::param::{Param, ParamMut, ParamRef, ParamShape};
 
 /// A densely connected layer: `activation(x · kernel + bias)`.
 ///
@@ -144,6 +144,14 @@ impl<T: Real, const IN: usize, const OUT: usize> Dense<T, IN, OUT> {
         self.kernel.zero_grad();
         if let Some(bias) = &mut self.bias {
             bias.zero_grad();
+        }
+    }
+
+    /// Calls `visit` on the kernel, then on the bias, read-only.
+    pub fn visit_weights(&self, visit: &mut dyn FnMut(ParamRef<'_, T>)) {
+        visit(self.kernel.view_ref("kernel", ParamShape::matrix(IN, OUT), self.trainable));
+        if let Some(bias) = &self.bias {
+            visit(bias.view_ref("bias", ParamShape::vector(OUT), self.trainable));
         }
     }
 

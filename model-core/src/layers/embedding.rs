@@ -4,7 +4,7 @@ use rand::Rng;
 
 use super::Batch;
 use crate::Real;
-use crate::param::{Param, ParamMut, ParamShape};
+use crate::param::{Param, ParamMut, ParamRef, ParamShape};
 
 /// A batch of integer ids below `VOCAB`, `LEN` ids per sample, stored sample by sample.
 ///
@@ -124,6 +124,11 @@ impl<T: Real, const VOCAB: usize, const DIM: usize> Embedding<T, VOCAB, DIM> {
     /// Resets the table's gradient to zero.
     pub fn zero_grad(&mut self) {
         self.table.zero_grad();
+    }
+
+    /// Calls `visit` on the table, read-only.
+    pub fn visit_weights(&self, visit: &mut dyn FnMut(ParamRef<'_, T>)) {
+        visit(self.table.view_ref("embeddings", ParamShape::matrix(VOCAB, DIM), self.trainable));
     }
 
     /// Calls `visit` on the table.
