@@ -6,12 +6,16 @@
 
 mod activation;
 mod dense;
+mod dropout;
 mod embedding;
 mod merge;
+mod regularizer;
 
 pub use activation::Activation;
 pub use dense::Dense;
+pub use dropout::{DropoutState, dropout, dropout_backward};
 pub use embedding::{Embedding, IdBatch};
+pub use regularizer::Regularizer;
 pub use merge::{add, concatenate, concatenate_backward, multiply, multiply_backward, subtract};
 
 use nalgebra::{Const, Dyn, OMatrix};
