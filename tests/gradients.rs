@@ -802,7 +802,6 @@ model! {
 // picks one output per Dense call (`logit_seed` in model-macros/src/expand.rs), so the loss of
 // `q` contributes nothing to any weight.
 #[test]
-#[ignore = "the generated backward drops the logits gradient of a second output that names the same value"]
 fn sigmoid_value_as_two_outputs() {
     let mut rng = StdRng::seed_from_u64(39);
     let mut model = SigmoidTwiceAsOutput::<f64>::from_rng(&mut rng);
@@ -844,7 +843,6 @@ model! {
 // model-macros/src/expand.rs), and a submodel exposes no logits. The same layers without the
 // submodel take the logits path. The two agree unless a probability is clipped.
 #[test]
-#[ignore = "a cross-entropy on a submodel's sigmoid output does not use the logits, so saturated rows differ from the same model without the submodel"]
 fn bce_on_submodel_sigmoid_head() {
     let mut nested = SigmoidHeadThroughSubmodel::<f64>::from_rng(&mut StdRng::seed_from_u64(40));
     let mut flat = SigmoidHeadFlat::<f64>::from_rng(&mut StdRng::seed_from_u64(40));

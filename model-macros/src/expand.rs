@@ -512,19 +512,23 @@ impl<'m> Generator<'m> {
                 let float_grads = call.operands.iter().zip(&grads).zip(&needs).filter(|((v, _), _)| matches!(self.model.values[**v].shape, Shape::Floats(_))).map(
                     |((_, grad), need)| quote!(if #need { ::core::option::Option::Some(&mut ws.#grad) } else { ::core::option::Option::None }),
                 );
-                quote!(self.#field.__backward_call(&mut ws.#sub, &ws.#out_grad, #(#float_grads),*);)
+                let seed = match self.submodel_head_output(call.output) {
+                    Some(k) => quote!(__logit_seeds[#k]),
+                    None => quote!(::core::option::Option::None),
+                };
+                quote!(self.#field.__backward_call(&mut ws.#sub, &ws.#out_grad, #seed, #(#float_grads),*);)
             }
         }
     }
 
-    /// The logits seed for a Dense call whose output is a model output with a sigmoid or
-    /// softmax, so that a cross-entropy can start from the logits.
+    /// The logits seeds for a Dense call whose output is one or more model outputs with a
+    /// sigmoid or softmax, so that a cross-entropy can start from the logits.
     fn logit_seed(&self, value: usize) -> TokenStream {
-        let position = self.model.outputs.iter().position(|output| self.model.values[output.value].storage == value);
-        match position {
-            Some(k) if self.squash(value).is_some() => quote!(__logit_seeds[#k]),
-            _ => quote!(::core::option::Option::None),
+        if self.squash(value).is_none() {
+            return quote!(&[]);
         }
+        let outputs = self.model.outputs.iter().enumerate().filter(|(_, output)| self.model.values[output.value].storage == value).map(|(k, _)| k);
+        quote!(&[#(__logit_seeds[#outputs]),*])
     }
 
     /// The squashing activation of the Dense call that produced `value`, if any.
@@ -533,6 +537,21 @@ impl<'m> Generator<'m> {
         match self.model.instances[self.model.calls[call].instance].kind {
             Kind::Dense { activation: Activation::Sigmoid, .. } => Some((call, quote!(::keramic::__model_core::loss::Squash::Sigmoid))),
             Kind::Dense { activation: Activation::Softmax, .. } => Some((call, quote!(::keramic::__model_core::loss::Squash::Softmax))),
+            _ => None,
+        }
+    }
+
+    /// The output index whose head passes through to a submodel call's own head: the one
+    /// output stored in `value` when a submodel call made it. With several such outputs, the
+    /// heads use their values only, so that no logits gradient is dropped.
+    fn submodel_head_output(&self, value: usize) -> Option<usize> {
+        let Producer::Call(call) = self.model.values[value].producer else { return None };
+        if !matches!(self.model.instances[self.model.calls[call].instance].kind, Kind::Submodel { .. }) {
+            return None;
+        }
+        let mut sharing = self.model.outputs.iter().enumerate().filter(|(_, output)| self.model.values[output.value].storage == value);
+        match (sharing.next(), sharing.next()) {
+            (Some((k, _)), None) => Some(k),
             _ => None,
         }
     }
@@ -589,11 +608,16 @@ impl<'m> Generator<'m> {
             }
 
             #[doc(hidden)]
-            pub fn __backward_call(&mut self, ws: &mut #workspace<T>, __grad: &#first_type, #(#grad_params: ::core::option::Option<&mut #grad_types>),*) {
+            pub fn __head(ws: &#workspace<T>) -> ::keramic::__model_core::loss::HeadOutput<'_, T> {
+                <Self as ::keramic::__model_core::network::Network<T>>::head(ws, 0)
+            }
+
+            #[doc(hidden)]
+            pub fn __backward_call(&mut self, ws: &mut #workspace<T>, __grad: &#first_type, __logit_seed: ::core::option::Option<&[T]>, #(#grad_params: ::core::option::Option<&mut #grad_types>),*) {
                 let __input_grads = false #(|| #grad_params.is_some())*;
                 Self::__zero_value_grads(ws);
                 ws.#first_grad += __grad;
-                self.__backward_graph(ws, &[::core::option::Option::None], __input_grads);
+                self.__backward_graph(ws, &[__logit_seed], __input_grads);
                 #(if let ::core::option::Option::Some(__target) = #grad_params { *__target += &ws.#grad_fields; })*
             }
 
@@ -618,6 +642,16 @@ impl<'m> Generator<'m> {
             let storage = self.model.values[output.value].storage;
             let values = value_field(storage);
             let width = &output_widths[k];
+            if let (Some(_), Producer::Call(call)) = (self.submodel_head_output(storage), self.model.values[storage].producer) {
+                let Kind::Submodel { path } = &self.model.instances[self.model.calls[call].instance].kind else { return quote!() };
+                let sub = sub_field(call);
+                return quote! {
+                    #k => {
+                        let __head = #path::<T>::__head(&ws.#sub);
+                        ::keramic::__model_core::loss::HeadOutput { values: ws.#values.as_slice(), logits: __head.logits, squash: __head.squash, width: #width }
+                    }
+                };
+            }
             let (logits, squash) = match self.squash(storage) {
                 Some((call, squash)) => {
                     let pre = pre_field(call);

@@ -1,8 +1,8 @@
 //! The densely connected layer.
 
-use nalgebra::{Const, MatrixView, MatrixViewMut};
 use rand::Rng;
 
+use super::kernels::{self, Product, Start};
 use super::{Activation, Batch};
 use crate::Real;
 use crate::param::{Param, ParamMut, ParamRef, ParamShape};
@@ -22,6 +22,9 @@ pub struct Dense<T, const IN: usize, const OUT: usize> {
     bias: Option<Param<T>>,
     activation: Activation,
     trainable: bool,
+    /// The kernel transposed to `[OUT, IN]`, rebuilt by each backward pass that computes an
+    /// input gradient. Empty until then.
+    transposed: Vec<T>,
 }
 
 impl<T: Real, const IN: usize, const OUT: usize> Dense<T, IN, OUT> {
@@ -35,6 +38,7 @@ impl<T: Real, const IN: usize, const OUT: usize> Dense<T, IN, OUT> {
             bias: use_bias.then(|| Param::zeros(OUT)),
             activation,
             trainable: true,
+            transposed: Vec::new(),
         }
     }
 
@@ -68,32 +72,39 @@ impl<T: Real, const IN: usize, const OUT: usize> Dense<T, IN, OUT> {
         IN * OUT + if self.bias.is_some() { OUT } else { 0 }
     }
 
-    fn kernel_view(&self) -> MatrixView<'_, T, Const<OUT>, Const<IN>> {
-        // The row-major [IN, OUT] kernel read column-major is the OUT × IN matrix W with
-        // y = W x, so no transpose is stored.
-        MatrixView::from_slice_generic(self.kernel.values(), Const::<OUT>, Const::<IN>)
-    }
-
     /// Computes the pre-activation values `pre` and the outputs `out` of a batch.
     pub fn forward(&self, x: &Batch<T, IN>, pre: &mut Batch<T, OUT>, out: &mut Batch<T, OUT>) {
-        super::resize_batch(pre, x.ncols());
-        super::resize_batch(out, x.ncols());
-        pre.gemm(T::one(), &self.kernel_view(), x, T::zero());
-        if let Some(bias) = &self.bias {
-            let bias = bias.values();
-            for mut column in pre.column_iter_mut() {
-                for (p, &b) in column.iter_mut().zip(bias) {
-                    *p += b;
-                }
-            }
+        let samples = x.ncols();
+        super::resize_batch(pre, samples);
+        super::resize_batch(out, samples);
+        let kernel = self.kernel.values();
+        let bias = self.bias.as_ref().map(Param::values);
+        if OUT == 1 {
+            // One unit: a dot product per sample runs along the input, which is contiguous.
+            let bias = bias.map_or(T::zero(), |bias| bias[0]);
+            kernels::dot_columns(kernel, x.as_slice(), bias, pre.as_mut_slice());
+        } else {
+            // The row-major [IN, OUT] kernel is the column-major OUT × IN matrix W of y = W x.
+            kernels::multiply(Product {
+                a: kernel,
+                a_k: OUT,
+                b: x.as_slice(),
+                b_k: 1,
+                b_t: IN,
+                c: pre.as_mut_slice(),
+                c_l: 1,
+                c_t: OUT,
+                lanes: OUT,
+                columns: samples,
+                depth: IN,
+                start: Start::Bias(bias),
+            });
         }
-        for (pre_column, mut out_column) in pre.column_iter().zip(out.column_iter_mut()) {
-            self.activation.apply(pre_column.as_slice(), out_column.as_mut_slice());
-        }
+        self.activation.apply_batch(pre.as_slice(), out.as_mut_slice(), OUT);
     }
 
     /// Back-propagates `grad`, the gradient with respect to the outputs, and adds
-    /// `logits_seed`, a gradient taken directly with respect to the pre-activation values (as
+    /// `logits_seeds`, gradients taken directly with respect to the pre-activation values (as
     /// a cross-entropy on this layer's sigmoid or softmax gives), when there is one.
     ///
     /// `grad` is overwritten with the pre-activation gradient. The weight gradients are added to
@@ -105,29 +116,58 @@ impl<T: Real, const IN: usize, const OUT: usize> Dense<T, IN, OUT> {
         pre: &Batch<T, OUT>,
         out: &Batch<T, OUT>,
         grad: &mut Batch<T, OUT>,
-        logits_seed: Option<&[T]>,
+        logits_seeds: &[Option<&[T]>],
         input_grad: Option<&mut Batch<T, IN>>,
     ) {
         if self.activation != Activation::Linear {
-            for ((pre_column, out_column), mut grad_column) in
-                pre.column_iter().zip(out.column_iter()).zip(grad.column_iter_mut())
-            {
-                self.activation.backward(pre_column.as_slice(), out_column.as_slice(), grad_column.as_mut_slice());
-            }
+            self.activation.backward_batch(pre.as_slice(), out.as_slice(), grad.as_mut_slice(), OUT);
         }
-        if let Some(seed) = logits_seed {
-            for (g, &s) in grad.as_mut_slice().iter_mut().zip(seed) {
+        for seed in logits_seeds.iter().flatten() {
+            for (g, &s) in grad.as_mut_slice().iter_mut().zip(seed.iter()) {
                 *g += s;
             }
         }
 
+        let samples = x.ncols();
         if self.trainable {
-            let mut kernel_grad =
-                MatrixViewMut::from_slice_generic(&mut self.kernel.grad, Const::<OUT>, Const::<IN>);
-            kernel_grad.gemm(T::one(), grad, &x.transpose(), T::one());
+            // kernel_grad[i * OUT + j] += Σ_s grad[j, s] · x[i, s]. The vector lanes run along
+            // the wider of the two contiguous axes: the units, or the inputs when there are
+            // few units.
+            let product = if OUT >= 16 {
+                Product {
+                    a: grad.as_slice(),
+                    a_k: OUT,
+                    b: x.as_slice(),
+                    b_k: IN,
+                    b_t: 1,
+                    c: &mut self.kernel.grad,
+                    c_l: 1,
+                    c_t: OUT,
+                    lanes: OUT,
+                    columns: IN,
+                    depth: samples,
+                    start: Start::Accumulate,
+                }
+            } else {
+                Product {
+                    a: x.as_slice(),
+                    a_k: IN,
+                    b: grad.as_slice(),
+                    b_k: OUT,
+                    b_t: 1,
+                    c: &mut self.kernel.grad,
+                    c_l: OUT,
+                    c_t: 1,
+                    lanes: IN,
+                    columns: OUT,
+                    depth: samples,
+                    start: Start::Accumulate,
+                }
+            };
+            kernels::multiply(product);
             if let Some(bias) = &mut self.bias {
-                for column in grad.column_iter() {
-                    for (b, &g) in bias.grad.iter_mut().zip(column.iter()) {
+                for column in grad.as_slice().chunks_exact(OUT) {
+                    for (b, &g) in bias.grad.iter_mut().zip(column) {
                         *b += g;
                     }
                 }
@@ -135,7 +175,33 @@ impl<T: Real, const IN: usize, const OUT: usize> Dense<T, IN, OUT> {
         }
 
         if let Some(input_grad) = input_grad {
-            input_grad.gemm_tr(T::one(), &self.kernel_view(), grad, T::one());
+            // input_grad[i, s] += Σ_j W[j, i] · grad[j, s], with the vector lanes along the
+            // inputs. That needs W transposed, which is the kernel itself when OUT is 1.
+            let transposed: &[T] = if OUT == 1 {
+                self.kernel.values()
+            } else {
+                self.transposed.resize(IN * OUT, T::zero());
+                for (i, row) in self.kernel.values().chunks_exact(OUT).enumerate() {
+                    for (j, &w) in row.iter().enumerate() {
+                        self.transposed[j * IN + i] = w;
+                    }
+                }
+                &self.transposed
+            };
+            kernels::multiply(Product {
+                a: transposed,
+                a_k: IN,
+                b: grad.as_slice(),
+                b_k: 1,
+                b_t: OUT,
+                c: input_grad.as_mut_slice(),
+                c_l: 1,
+                c_t: IN,
+                lanes: IN,
+                columns: samples,
+                depth: OUT,
+                start: Start::Accumulate,
+            });
         }
     }
 
