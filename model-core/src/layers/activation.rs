@@ -52,16 +52,42 @@ impl Activation {
         }
     }
 
+    /// Applies the activation to a batch of samples of `width` values each, stored one after
+    /// another. Every activation but softmax works on the values one by one, so the whole
+    /// batch runs as one loop.
+    pub fn apply_batch<T: Real>(self, pre: &[T], out: &mut [T], width: usize) {
+        match self {
+            Activation::Softmax => {
+                for (pre, out) in pre.chunks_exact(width).zip(out.chunks_exact_mut(width)) {
+                    softmax(pre, out);
+                }
+            }
+            _ => self.apply(pre, out),
+        }
+    }
+
+    /// Runs [`Activation::backward`] on a batch of samples of `width` values each.
+    pub fn backward_batch<T: Real>(self, pre: &[T], out: &[T], grad: &mut [T], width: usize) {
+        match self {
+            Activation::Softmax => {
+                for ((pre, out), grad) in pre.chunks_exact(width).zip(out.chunks_exact(width)).zip(grad.chunks_exact_mut(width)) {
+                    self.backward(pre, out, grad);
+                }
+            }
+            _ => self.backward(pre, out, grad),
+        }
+    }
+
     /// Turns the gradient with respect to one sample's output into the gradient with respect
     /// to its pre-activation, in place.
     pub fn backward<T: Real>(self, pre: &[T], out: &[T], grad: &mut [T]) {
         match self {
             Activation::Linear => {}
             Activation::Relu => {
+                // A select rather than a conditional store, so the loop vectorizes and has no
+                // branch to mispredict on signs that vary at random.
                 for (g, &x) in grad.iter_mut().zip(pre) {
-                    if x <= T::zero() {
-                        *g = T::zero();
-                    }
+                    *g = if x > T::zero() { *g } else { T::zero() };
                 }
             }
             Activation::Sigmoid => {

@@ -8,6 +8,7 @@ mod activation;
 mod dense;
 mod dropout;
 mod embedding;
+mod kernels;
 mod merge;
 mod regularizer;
 
@@ -23,10 +24,15 @@ use nalgebra::{Const, Dyn, OMatrix};
 /// A batch of values of size `N`: `N` rows, one column per sample.
 pub type Batch<T, const N: usize> = OMatrix<T, Const<N>, Dyn>;
 
-/// Resizes `batch` to `samples` columns, reusing its storage when the count is unchanged.
+/// Resizes `batch` to `samples` columns. An unchanged count keeps the values; a new count
+/// sets every value to zero. The storage keeps its capacity, so a batch that shrinks and
+/// grows back to its largest size does not allocate.
 pub fn resize_batch<T: crate::Real, const N: usize>(batch: &mut Batch<T, N>, samples: usize) {
     if batch.ncols() != samples {
-        *batch = Batch::<T, N>::zeros(samples);
+        let mut values: Vec<T> = core::mem::replace(batch, Batch::<T, N>::zeros(0)).data.into();
+        values.clear();
+        values.resize(N * samples, T::zero());
+        *batch = Batch::<T, N>::from_vec(values);
     }
 }
 
