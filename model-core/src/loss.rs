@@ -1,4 +1,5 @@
-//! Losses: mean absolute error, mean squared error, binary and categorical cross-entropy.
+//! Losses: mean absolute error, mean squared error, binary and categorical cross-entropy, and
+//! the from-logits forms of both cross-entropies.
 //!
 //! Every loss reduces a batch as Keras 3 does with its default `sum_over_batch_size`
 //! reduction: a row's loss is first reduced over the output's features, then the rows are
@@ -132,6 +133,50 @@ pub struct BinaryCrossentropy;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CategoricalCrossentropy;
 
+/// A cross-entropy that reads a head's values as logits, as Keras's `from_logits=True` does.
+/// Made by [`BinaryCrossentropy::from_logits`] and [`CategoricalCrossentropy::from_logits`].
+///
+/// It is meant for a head without activation (a linear `Dense`), which is cheaper than a
+/// sigmoid or softmax head and needs no clipping. The gradient is taken with respect to the
+/// values, so it flows back through the head's own activation, if it has one. On a head that
+/// ends in a sigmoid or softmax the values are probabilities, and reading them as logits
+/// applies the squash a second time. Keras 3 does the same and only prints a warning.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FromLogits<L> {
+    loss: L,
+}
+
+impl BinaryCrossentropy {
+    /// Returns the binary cross-entropy of `sigmoid(values)`, for a head whose values are
+    /// logits.
+    ///
+    /// Each element's loss is `max(z, 0) − z·y + ln(1 + exp(−|z|))`, finite for every finite
+    /// logit `z`, and its gradient is `sigmoid(z) − y`. The result is averaged over the
+    /// output's features and the batch, as [`BinaryCrossentropy`] is.
+    ///
+    /// NOTE: `evaluate` and `fit` report no accuracy for this loss, because the accuracy
+    /// metric thresholds the values at 0.5, the probability threshold, while a logit's
+    /// threshold is 0.
+    #[must_use]
+    pub const fn from_logits() -> FromLogits<BinaryCrossentropy> {
+        FromLogits { loss: BinaryCrossentropy }
+    }
+}
+
+impl CategoricalCrossentropy {
+    /// Returns the categorical cross-entropy of `softmax(values)`, for a head whose values
+    /// are logits.
+    ///
+    /// A row's loss is `−Σ y·log_softmax(z)`, computed after subtracting the row's maximum so
+    /// that no exponential overflows, and its gradient is `softmax(z)·Σy − y`. Accuracy is
+    /// reported as for [`CategoricalCrossentropy`], because the largest logit is also the
+    /// largest probability.
+    #[must_use]
+    pub const fn from_logits() -> FromLogits<CategoricalCrossentropy> {
+        FromLogits { loss: CategoricalCrossentropy }
+    }
+}
+
 impl<L: Loss> Loss for Weighted<L> {
     fn reports_accuracy(&self) -> bool {
         self.loss.reports_accuracy()
@@ -226,10 +271,7 @@ impl Loss for BinaryCrossentropy {
         check_layout(head, targets, grad.as_deref());
 
         if let (Some(logits), Squash::Sigmoid) = (head.logits, head.squash) {
-            let loss = mean_over_elements(logits, targets, grad, self.weight(), |z, y| {
-                let loss = z.max(0.0) - z * y + (-z.abs()).exp().ln_1p();
-                (loss, sigmoid(z) - y)
-            });
+            let loss = binary_crossentropy_of_logits(logits, targets, grad, self.weight());
             return (loss, GradientOf::Logits);
         }
 
@@ -274,26 +316,22 @@ impl Loss for CategoricalCrossentropy {
             return (0.0, of);
         }
 
+        if let (Some(logits), Squash::Softmax) = (head.logits, head.squash) {
+            let loss = categorical_crossentropy_of_logits(
+                logits,
+                targets,
+                head.width,
+                grad,
+                self.weight(),
+            );
+            return (loss, GradientOf::Logits);
+        }
+
         // Each row's loss is a sum over classes, so only the batch average scales the gradient.
         let scale = self.weight() / rows as f64;
         let width = head.width;
         let mut grad = grad;
         let mut total = 0.0;
-
-        if let (Some(logits), Squash::Softmax) = (head.logits, head.squash) {
-            for r in 0..rows {
-                let span = r * width..(r + 1) * width;
-                let row_grad = grad.as_deref_mut().map(|g| &mut g[span.clone()]);
-                total += softmax_crossentropy_row(
-                    &logits[span.clone()],
-                    &targets[span],
-                    row_grad,
-                    scale,
-                );
-            }
-            return (total / rows as f64, GradientOf::Logits);
-        }
-
         for r in 0..rows {
             let span = r * width..(r + 1) * width;
             let row_grad = grad.as_deref_mut().map(|g| &mut g[span.clone()]);
@@ -306,6 +344,89 @@ impl Loss for CategoricalCrossentropy {
         }
         (total / rows as f64, GradientOf::Values)
     }
+}
+
+impl Loss for FromLogits<BinaryCrossentropy> {
+    fn name(&self) -> &'static str {
+        self.loss.name()
+    }
+
+    fn compute<T: Real>(
+        &self,
+        head: &HeadOutput<'_, T>,
+        targets: &[T],
+        grad: Option<&mut [T]>,
+    ) -> (f64, GradientOf) {
+        check_layout(head, targets, grad.as_deref());
+        let loss = binary_crossentropy_of_logits(head.values, targets, grad, self.weight());
+        (loss, GradientOf::Values)
+    }
+}
+
+impl Loss for FromLogits<CategoricalCrossentropy> {
+    fn reports_accuracy(&self) -> bool {
+        true
+    }
+
+    fn name(&self) -> &'static str {
+        self.loss.name()
+    }
+
+    fn compute<T: Real>(
+        &self,
+        head: &HeadOutput<'_, T>,
+        targets: &[T],
+        grad: Option<&mut [T]>,
+    ) -> (f64, GradientOf) {
+        check_layout(head, targets, grad.as_deref());
+        let loss = categorical_crossentropy_of_logits(
+            head.values,
+            targets,
+            head.width,
+            grad,
+            self.weight(),
+        );
+        (loss, GradientOf::Values)
+    }
+}
+
+/// Computes the binary cross-entropy of `sigmoid(logits)`, averaged over all elements, and
+/// writes `weight × ∂loss/∂logits` into `grad`.
+fn binary_crossentropy_of_logits<T: Real>(
+    logits: &[T],
+    targets: &[T],
+    grad: Option<&mut [T]>,
+    weight: f64,
+) -> f64 {
+    mean_over_elements(logits, targets, grad, weight, |z, y| {
+        let loss = z.max(0.0) - z * y + (-z.abs()).exp().ln_1p();
+        (loss, sigmoid(z) - y)
+    })
+}
+
+/// Computes the categorical cross-entropy of the row-wise softmax of `logits`, averaged over
+/// the rows, and writes `weight × ∂loss/∂logits` into `grad`. The layout is checked by the
+/// caller.
+fn categorical_crossentropy_of_logits<T: Real>(
+    logits: &[T],
+    targets: &[T],
+    width: usize,
+    mut grad: Option<&mut [T]>,
+    weight: f64,
+) -> f64 {
+    if logits.is_empty() {
+        return 0.0;
+    }
+    let rows = logits.len() / width;
+    // Each row's loss is a sum over classes, so only the batch average scales the gradient.
+    let scale = weight / rows as f64;
+    let mut total = 0.0;
+    for r in 0..rows {
+        let span = r * width..(r + 1) * width;
+        let row_grad = grad.as_deref_mut().map(|g| &mut g[span.clone()]);
+        total += softmax_crossentropy_row(&logits[span.clone()], &targets[span], row_grad, scale);
+    }
+    total / rows as f64
 }
 
 /// Checks the layout contract of [`Loss::compute`] and returns the number of rows.
@@ -1427,6 +1548,168 @@ mod tests {
             &score_kernel_grad,
             &array_values(named(gradients, "score_diff/kernel")),
             "score_diff/kernel gradient",
+        );
+    }
+    #[test]
+    fn from_logits_gradients_match_finite_differences() {
+        for seed in SEEDS {
+            for width in [1, 3] {
+                let mut rng = StdRng::seed_from_u64(seed);
+                let logits = uniform(&mut rng, ROWS * width, -4.0, 4.0);
+                let binary = binary_targets(&mut rng, ROWS * width);
+                check_values_gradient(
+                    &BinaryCrossentropy::from_logits(),
+                    &logits,
+                    Squash::None,
+                    width,
+                    &binary,
+                    &format!("bce from logits seed {seed} width {width}"),
+                );
+                check_weighted(
+                    BinaryCrossentropy::from_logits(),
+                    &logits,
+                    None,
+                    Squash::None,
+                    width,
+                    &binary,
+                );
+
+                let categorical = categorical_targets(&mut rng, ROWS, width);
+                check_values_gradient(
+                    &CategoricalCrossentropy::from_logits(),
+                    &logits,
+                    Squash::None,
+                    width,
+                    &categorical,
+                    &format!("cce from logits seed {seed} width {width}"),
+                );
+                check_weighted(
+                    CategoricalCrossentropy::from_logits(),
+                    &logits,
+                    None,
+                    Squash::None,
+                    width,
+                    &categorical,
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn from_logits_matches_squashed_heads() {
+        let mut rng = StdRng::seed_from_u64(21);
+        let width = 3;
+        let logits = uniform(&mut rng, ROWS * width, -5.0, 5.0);
+
+        let binary = binary_targets(&mut rng, ROWS * width);
+        let (expected, expected_grad, _) = loss_and_gradient(
+            &BinaryCrossentropy,
+            &sigmoid_all(&logits),
+            Some(&logits),
+            Squash::Sigmoid,
+            width,
+            &binary,
+        );
+        let (value, grad, of) = loss_and_gradient(
+            &BinaryCrossentropy::from_logits(),
+            &logits,
+            None,
+            Squash::None,
+            width,
+            &binary,
+        );
+        assert_eq!(of, GradientOf::Values);
+        assert_eq!(value, expected);
+        assert_eq!(grad, expected_grad);
+
+        let categorical = categorical_targets(&mut rng, ROWS, width);
+        let (expected, expected_grad, _) = loss_and_gradient(
+            &CategoricalCrossentropy,
+            &softmax_rows(&logits, width),
+            Some(&logits),
+            Squash::Softmax,
+            width,
+            &categorical,
+        );
+        let (value, grad, of) = loss_and_gradient(
+            &CategoricalCrossentropy::from_logits(),
+            &logits,
+            None,
+            Squash::None,
+            width,
+            &categorical,
+        );
+        assert_eq!(of, GradientOf::Values);
+        assert_eq!(value, expected);
+        assert_eq!(grad, expected_grad);
+    }
+
+    #[test]
+    fn from_logits_finite_at_extreme_logits() {
+        let logits = [1000.0_f32, 1000.0, -1000.0, -1000.0];
+        let targets = [1.0_f32, 0.0, 1.0, 0.0];
+        let head = HeadOutput {
+            values: &logits,
+            logits: None,
+            squash: Squash::None,
+            width: 1,
+        };
+        let mut grad = [f32::NAN; 4];
+        let (value, _) = BinaryCrossentropy::from_logits().compute(&head, &targets, Some(&mut grad));
+        assert_eq!(value, 500.0);
+        assert_eq!(grad, [0.0, 0.25, -0.25, 0.0]);
+
+        let logits = [1000.0_f32, -1000.0, 0.0, -1000.0, 1000.0, 0.0];
+        let targets = [0.0_f32, 1.0, 0.0, 0.0, 1.0, 0.0];
+        let head = HeadOutput {
+            values: &logits,
+            logits: None,
+            squash: Squash::None,
+            width: 3,
+        };
+        let mut grad = [f32::NAN; 6];
+        let (value, _) =
+            CategoricalCrossentropy::from_logits().compute(&head, &targets, Some(&mut grad));
+        assert_eq!(value, 1000.0);
+        assert_eq!(grad, [0.5, -0.5, 0.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn from_logits_reads_squashed_values_as_logits() {
+        // A sigmoid head's values are read as logits, as Keras does, so the loss is that of
+        // sigmoid(values) and ignores the head's own logits.
+        let logits = [2.0, -3.0];
+        let values = sigmoid_all(&logits);
+        let targets = [1.0, 0.0];
+        let on_sigmoid_head = loss_value(
+            &BinaryCrossentropy::from_logits(),
+            &values,
+            Some(&logits),
+            Squash::Sigmoid,
+            1,
+            &targets,
+        );
+        let on_values = loss_value(
+            &BinaryCrossentropy::from_logits(),
+            &values,
+            None,
+            Squash::None,
+            1,
+            &targets,
+        );
+        assert_eq!(on_sigmoid_head, on_values);
+    }
+
+    #[test]
+    fn from_logits_names_and_accuracy() {
+        assert_eq!(BinaryCrossentropy::from_logits().name(), "bce");
+        assert_eq!(CategoricalCrossentropy::from_logits().name(), "cce");
+        assert!(!BinaryCrossentropy::from_logits().reports_accuracy());
+        assert!(CategoricalCrossentropy::from_logits().reports_accuracy());
+        let empty: [f64; 0] = [];
+        assert_eq!(
+            loss_value(&CategoricalCrossentropy::from_logits(), &empty, None, Squash::None, 3, &empty),
+            0.0
         );
     }
 }
