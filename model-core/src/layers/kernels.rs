@@ -80,7 +80,8 @@ pub(crate) fn multiply<T: Real>(product: Product<'_, T>) {
 /// Computes `out[t] = bias + Σ_k a[k] · b[t·depth + k]` for every column `t` of `b`, the
 /// product of a one-row matrix with a batch, with the widest instruction set this CPU has.
 ///
-/// Each sum runs over 16 interleaved partial sums, added up in a fixed order at the end.
+/// From a depth of 16, each sum runs over 16 interleaved partial sums, added up in a fixed
+/// order at the end.
 pub(crate) fn dot_columns<T: Real>(a: &[T], b: &[T], bias: T, out: &mut [T]) {
     let depth = a.len();
     assert_eq!(b.len(), depth * out.len(), "dot products: the batch does not match the output");
@@ -101,6 +102,14 @@ fn dot_columns_body<T: Real, const FMA: bool>(a: &[T], b: &[T], bias: T, out: &m
     let depth = a.len();
     if depth == 0 {
         out.fill(bias);
+        return;
+    }
+    if depth < LANES {
+        // Too short for partial sums to pay: one chain, in order.
+        for (value, column) in out.iter_mut().zip(b.chunks_exact(depth)) {
+            let sum = a.iter().zip(column).fold(T::zero(), |sum, (&x, &y)| multiply_add::<T, FMA>(x, y, sum));
+            *value = bias + sum;
+        }
         return;
     }
     let full = depth / LANES * LANES;
