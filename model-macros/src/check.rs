@@ -57,6 +57,9 @@ fn dense_kind(layer: &LayerSyntax) -> syn::Result<Kind> {
             GenericArg::Size(size) => {
                 return Err(syn::Error::new(size.span(), "Dense takes one size, its units; the input size comes from the value it is called on"));
             }
+            GenericArg::Rate(_) | GenericArg::OptionWith { .. } => {
+                return Err(syn::Error::new(arg.span(), "Dense takes its units, then options such as `Relu` or `NoBias`"));
+            }
             GenericArg::Option(ident) => {
                 let text = ident.to_string();
                 if let Some((_, found)) = Activation::ALL.iter().find(|(name, _)| *name == text) {
@@ -106,6 +109,14 @@ fn submodel_kind(layer: &LayerSyntax, name: &str) -> syn::Result<Kind> {
     Ok(Kind::Submodel { path: layer.path.clone() })
 }
 
+/// Rejects a model that uses itself as a layer, because its struct would have infinite size.
+pub fn not_the_model_itself(layer: &LayerSyntax, kind: &Kind, model: &Ident) -> syn::Result<()> {
+    match kind {
+        Kind::Submodel { path } if path.is_ident(model) => Err(syn::Error::new(layer.span(), format!("model `{model}` cannot use itself as a layer"))),
+        _ => Ok(()),
+    }
+}
+
 /// A size that must be at least 1.
 pub fn positive_size(size: &Size, what: &str) -> syn::Result<Dim> {
     match size {
@@ -114,12 +125,13 @@ pub fn positive_size(size: &Size, what: &str) -> syn::Result<Dim> {
     }
 }
 
-/// The dimensions of a float input: rank 1 or 2, each at least 1.
-pub fn float_input_dims(span: Span, dims: &[Size]) -> syn::Result<Vec<Dim>> {
+/// Checks the dimensions of the float input `name`: rank 1 or 2, each at least 1.
+pub fn float_input_dims(name: &Ident, span: Span, dims: &[Size]) -> syn::Result<Vec<Dim>> {
     if dims.len() > 2 {
-        return Err(syn::Error::new(span, format!("inputs have rank 1 or 2, but this one has rank {}", dims.len())));
+        let message = format!("input `{name}` has rank {}, but inputs have rank 1 or 2; declare it as a vector `[N]` or a matrix `[L, D]`", dims.len());
+        return Err(syn::Error::new(span, message));
     }
-    dims.iter().map(|dim| positive_size(dim, "an input dimension")).collect()
+    dims.iter().map(|dim| positive_size(dim, &format!("each dimension of input `{name}`"))).collect()
 }
 
 /// An output must be a vector, so that targets and predictions are arrays.
@@ -132,70 +144,69 @@ pub fn output_is_vector(name: &Ident, shape: &Shape) -> syn::Result<()> {
 }
 
 /// Infers the output shape of a call, or explains why the call does not fit its operands.
-pub fn infer_call(label: &str, kind: &Kind, first_input: Option<&Shape>, operands: &[(String, Shape)], site: &CallSite<'_>, model: &Ident) -> syn::Result<Shape> {
-    let kind_name = kind.name();
+/// `layer` names the layer in messages, as [`Instance::title`](crate::model::Instance::title) does.
+pub fn infer_call(layer: &str, kind: &Kind, first_input: Option<&Shape>, operands: &[(String, Shape)], site: &CallSite<'_>) -> syn::Result<Shape> {
     let arg_span = |i: usize| site.args.get(i).copied().unwrap_or(site.call);
     match kind {
         Kind::Dense { units, .. } => {
-            let (value, shape) = single_operand(&kind_name, operands, site)?;
-            floats(&kind_name, value, shape, arg_span(0))?;
+            let (value, shape) = single_operand(layer, operands, site)?;
+            floats(layer, value, shape, arg_span(0))?;
             if shape.rank() != 1 {
-                return Err(syn::Error::new(arg_span(0), format!("Dense expects a vector [N], but {value} is {shape}; insert Flatten before Dense")));
+                return Err(syn::Error::new(arg_span(0), format!("{layer} expects a vector [N], but {value} is {shape}; insert Flatten before Dense")));
             }
-            same_as_first_call(label, first_input, value, shape, arg_span(0))?;
+            same_as_first_call(layer, first_input, value, shape, arg_span(0))?;
             Ok(Shape::Floats(vec![units.clone()]))
         }
         Kind::Embedding { vocabulary, dim } => {
-            let (value, shape) = single_operand(&kind_name, operands, site)?;
+            let (value, shape) = single_operand(layer, operands, site)?;
             let Shape::Ids { vocabulary: input_vocabulary, len } = shape else {
                 return Err(syn::Error::new(
                     arg_span(0),
-                    format!("Embedding needs integer ids, but {value} is {shape} floats; declare the input as `Id<V>` or `[Id<V>; L]`"),
+                    format!("{layer} expects integer ids, but {value} is {shape}, which holds floats; declare the input as `Id<V>` or `[Id<V>; L]`"),
                 ));
             };
             if input_vocabulary.equals(vocabulary) == Some(false) {
                 return Err(syn::Error::new(
                     arg_span(0),
-                    format!("Embedding `{label}` has a vocabulary of {vocabulary}, but {value} is {shape}; make the two vocabulary sizes equal"),
+                    format!("{layer} has a vocabulary of {vocabulary}, but {value} is {shape}; make the two vocabulary sizes equal"),
                 ));
             }
             Ok(Shape::Floats(vec![len.clone().unwrap_or(Dim::Known(1)), dim.clone()]))
         }
         Kind::Flatten => {
-            let (value, shape) = single_operand(&kind_name, operands, site)?;
-            floats(&kind_name, value, shape, arg_span(0))?;
+            let (value, shape) = single_operand(layer, operands, site)?;
+            floats(layer, value, shape, arg_span(0))?;
             if shape.rank() == 1 {
-                return Err(syn::Error::new(site.callee, format!("Flatten of {value}, which is already flat ({shape}); remove Flatten")));
+                return Err(syn::Error::new(site.callee, format!("{layer} expects a value of rank 2, but {value} is {shape}, which is already a vector; remove Flatten")));
             }
-            Ok(Shape::Floats(vec![shape.size()]))
+            let flat = Shape::Floats(vec![shape.size()]);
+            size_within_limit(layer, &flat, site.callee)?;
+            Ok(flat)
         }
         Kind::Add | Kind::Multiply | Kind::Subtract => {
             if matches!(kind, Kind::Subtract) && operands.len() != 2 {
-                return Err(syn::Error::new(site.callee, format!("Subtract takes exactly 2 inputs, but {} {} given", operands.len(), were(operands.len()))));
+                return Err(syn::Error::new(site.callee, format!("{layer} takes exactly 2 inputs, but {} {} given", operands.len(), were(operands.len()))));
             }
             if operands.len() < 2 {
-                return Err(syn::Error::new(site.callee, format!("{kind_name} takes at least 2 inputs, but {} {} given", operands.len(), were(operands.len()))));
+                return Err(syn::Error::new(site.callee, format!("{layer} takes at least 2 inputs, but {} {} given", operands.len(), were(operands.len()))));
             }
             for (i, (value, shape)) in operands.iter().enumerate() {
-                floats(&kind_name, value, shape, arg_span(i))?;
+                floats(layer, value, shape, arg_span(i))?;
             }
             let (first_value, first_shape) = &operands[0];
             for (value, shape) in &operands[1..] {
                 if first_shape.equals(shape) == Some(false) {
                     return Err(syn::Error::new(
                         site.callee,
-                        format!("{kind_name} needs inputs of equal shape, but {first_value} is {first_shape} and {value} is {shape}"),
+                        format!("{layer} expects inputs of equal shape, but {first_value} is {first_shape} and {value} is {shape}"),
                     ));
                 }
             }
             Ok(first_shape.clone())
         }
-        Kind::Concatenate => concatenate_shape(operands, site),
+        Kind::Concatenate => concatenate_shape(layer, operands, site),
         Kind::Submodel { path } => {
-            if path.is_ident(model) {
-                return Err(syn::Error::new(site.callee, format!("model `{model}` cannot use itself as a layer")));
-            }
-            let widths = quote!(<#path as ::model_core::network::Network<f32>>::OUTPUT_WIDTHS[0]);
+            let widths = quote!(<#path as ::keramic::__model_core::network::Network<f32>>::OUTPUT_WIDTHS[0]);
             let text = format!("{}'s output size", path.to_token_stream().to_string().replace(' ', ""));
             Ok(Shape::Floats(vec![Dim::expr(widths, text)]))
         }
@@ -206,37 +217,37 @@ fn were(count: usize) -> &'static str {
     if count == 1 { "was" } else { "were" }
 }
 
-fn single_operand<'a>(kind_name: &str, operands: &'a [(String, Shape)], site: &CallSite<'_>) -> syn::Result<(&'a str, &'a Shape)> {
+fn single_operand<'a>(layer: &str, operands: &'a [(String, Shape)], site: &CallSite<'_>) -> syn::Result<(&'a str, &'a Shape)> {
     match operands {
         [(value, shape)] => Ok((value, shape)),
-        _ => Err(syn::Error::new(site.callee, format!("{kind_name} takes 1 input, but {} {} given", operands.len(), were(operands.len())))),
+        _ => Err(syn::Error::new(site.callee, format!("{layer} takes 1 input, but {} {} given", operands.len(), were(operands.len())))),
     }
 }
 
-fn floats(kind_name: &str, value: &str, shape: &Shape, span: Span) -> syn::Result<()> {
+fn floats(layer: &str, value: &str, shape: &Shape, span: Span) -> syn::Result<()> {
     match shape {
         Shape::Floats(_) => Ok(()),
-        Shape::Ids { .. } => Err(syn::Error::new(span, format!("{kind_name} needs float values, but {value} is {shape}; pass the ids through an Embedding first"))),
+        Shape::Ids { .. } => Err(syn::Error::new(span, format!("{layer} expects float values, but {value} is {shape}; pass the ids through an Embedding first"))),
     }
 }
 
 /// A shared instance keeps its weights' shapes, so every call needs the first call's shape.
-fn same_as_first_call(label: &str, first: Option<&Shape>, value: &str, shape: &Shape, span: Span) -> syn::Result<()> {
+fn same_as_first_call(layer: &str, first: Option<&Shape>, value: &str, shape: &Shape, span: Span) -> syn::Result<()> {
     match first {
         Some(first) if first.equals(shape) == Some(false) => Err(syn::Error::new(
             span,
-            format!("layer `{label}` was first called on {first}, so it cannot take {value}, which is {shape}; a shared layer needs the same input shape at every call"),
+            format!("{layer} was first called on {first}, so it cannot take {value}, which is {shape}; a shared layer needs the same input shape at every call"),
         )),
         _ => Ok(()),
     }
 }
 
-fn concatenate_shape(operands: &[(String, Shape)], site: &CallSite<'_>) -> syn::Result<Shape> {
+fn concatenate_shape(layer: &str, operands: &[(String, Shape)], site: &CallSite<'_>) -> syn::Result<Shape> {
     if operands.len() < 2 {
-        return Err(syn::Error::new(site.callee, format!("Concatenate takes at least 2 inputs, but {} {} given", operands.len(), were(operands.len()))));
+        return Err(syn::Error::new(site.callee, format!("{layer} takes at least 2 inputs, but {} {} given", operands.len(), were(operands.len()))));
     }
     for (i, (value, shape)) in operands.iter().enumerate() {
-        floats("Concatenate", value, shape, site.args.get(i).copied().unwrap_or(site.call))?;
+        floats(layer, value, shape, site.args.get(i).copied().unwrap_or(site.call))?;
     }
     let (first_value, first_shape) = &operands[0];
     let Shape::Floats(first_dims) = first_shape else { return Ok(first_shape.clone()) };
@@ -246,22 +257,40 @@ fn concatenate_shape(operands: &[(String, Shape)], site: &CallSite<'_>) -> syn::
         if dims.len() != first_dims.len() {
             return Err(syn::Error::new(
                 site.callee,
-                format!("Concatenate needs inputs of equal rank, but {first_value} is {first_shape} and {value} is {shape}"),
+                format!("{layer} expects inputs of equal rank, but {first_value} is {first_shape} and {value} is {shape}"),
             ));
         }
         let leading_equal = first_dims[..dims.len() - 1].iter().zip(&dims[..dims.len() - 1]).all(|(a, b)| a.equals(b) != Some(false));
         if !leading_equal {
             return Err(syn::Error::new(
                 site.callee,
-                format!("Concatenate joins along the last axis, so the other dimensions must be equal, but {first_value} is {first_shape} and {value} is {shape}"),
+                format!("{layer} joins along the last axis, so the other dimensions must be equal, but {first_value} is {first_shape} and {value} is {shape}"),
             ));
         }
         last = last.add(&dims[dims.len() - 1]);
+        let mut joined = first_dims.clone();
+        let end = joined.len() - 1;
+        joined[end] = last.clone();
+        size_within_limit(layer, &Shape::Floats(joined), site.callee)?;
     }
     let mut dims = first_dims.clone();
     let end = dims.len() - 1;
     dims[end] = last;
     Ok(Shape::Floats(dims))
+}
+
+/// The largest dimension, equal to the largest size literal that parsing accepts. Keeping
+/// inferred dimensions below it too means that adding or multiplying two of them cannot
+/// overflow `u64` while the macro computes shapes.
+const MAX_DIM: u64 = u32::MAX as u64;
+
+/// Rejects a Flatten or Concatenate output with a dimension above [`MAX_DIM`].
+fn size_within_limit(layer: &str, shape: &Shape, span: Span) -> syn::Result<()> {
+    let Shape::Floats(dims) = shape else { return Ok(()) };
+    if dims.iter().any(|dim| matches!(dim, Dim::Known(value) if *value > MAX_DIM)) {
+        return Err(syn::Error::new(span, format!("{layer} would produce {shape}, but sizes are limited to {MAX_DIM}; use smaller layers")));
+    }
+    Ok(())
 }
 
 /// A value name that is not defined (yet).
@@ -287,13 +316,14 @@ pub fn unknown_instance(ident: &Ident, declared: &[String], is_value: bool) -> s
     syn::Error::new(ident.span(), format!("no layer named `{name}` in this model{hint}"))
 }
 
-/// Every input must feed some layer, as Keras requires of a model's inputs.
-pub fn unused_inputs(model: &Model) -> Vec<syn::Error> {
+/// Every input must feed some layer, as Keras requires of a model's inputs. `operands` are the
+/// operands of every call, including calls that failed.
+pub fn unused_inputs(model: &Model, operands: &[usize]) -> Vec<syn::Error> {
     model
         .inputs
         .iter()
         .filter(|input| {
-            let used_by_call = model.calls.iter().any(|call| call.operands.iter().any(|&v| model.values[v].storage == input.value));
+            let used_by_call = operands.iter().any(|&v| model.values[v].storage == input.value);
             let is_output = model.outputs.iter().any(|output| model.values[output.value].storage == input.value);
             !used_by_call && !is_output
         })

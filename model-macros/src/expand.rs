@@ -2,7 +2,7 @@
 //! checked before, and what only the compiler can check carries the user's spans.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::Ident;
 
 use crate::model::{Activation, Call, Instance, Kind, Model, Producer};
@@ -71,6 +71,23 @@ fn activation_tokens(activation: Activation) -> TokenStream {
         Activation::Tanh => quote!(::keramic::__model_core::layers::Activation::Tanh),
         Activation::Softmax => quote!(::keramic::__model_core::layers::Activation::Softmax),
     }
+}
+
+/// Gives every token of `tokens` the span `span`, so that a compiler error about generated
+/// code points at the user's call rather than at a declaration elsewhere.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner = proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                return proc_macro2::TokenTree::Group(inner);
+            }
+            token.set_span(span);
+            token
+        })
+        .collect()
 }
 
 /// A shape as a `String` expression, evaluated at run time so that sizes known only to the
@@ -325,6 +342,9 @@ impl<'m> Generator<'m> {
         let forward = self.forward_body();
         let backward = self.backward_graph_body();
         let sub_interface = self.submodel_interface();
+        let input_count = self.model.inputs.len();
+        let output_count = self.model.outputs.len();
+        let input_sizes = self.model.inputs.iter().map(|input| input.shape.size().to_const_arg());
         let doc_new = format!("Creates a [`{name}`] in `f32` with Keras's default initializers, drawing from `rng`.");
         quote! {
             #[automatically_derived]
@@ -336,8 +356,17 @@ impl<'m> Generator<'m> {
                 /// Weights of frozen layers.
                 pub const NON_TRAINABLE_PARAMS: usize = Self::TOTAL_PARAMS - Self::TRAINABLE_PARAMS;
 
+                #[doc(hidden)]
+                pub const __INPUT_COUNT: usize = #input_count;
+
+                #[doc(hidden)]
+                pub const __OUTPUT_COUNT: usize = #output_count;
+
+                #[doc(hidden)]
+                pub const __INPUT_SIZES: &'static [usize] = &[#(#input_sizes),*];
+
                 #[doc = #doc_new]
-                pub fn new<R: ::keramic::__model_core::__private::rand::Rng + ?Sized>(rng: &mut R) -> Self {
+                pub fn new<R: ::keramic::__model_core::__private::rand::Rng + ?::core::marker::Sized>(rng: &mut R) -> Self {
                     Self::from_rng(rng)
                 }
 
@@ -351,7 +380,7 @@ impl<'m> Generator<'m> {
             impl<T: ::keramic::__model_core::Real> #name<T> {
                 /// Creates the model in the scalar `T` with Keras's default initializers:
                 /// Glorot uniform kernels, zero biases and embeddings uniform in ±0.05.
-                pub fn from_rng<R: ::keramic::__model_core::__private::rand::Rng + ?Sized>(rng: &mut R) -> Self {
+                pub fn from_rng<R: ::keramic::__model_core::__private::rand::Rng + ?::core::marker::Sized>(rng: &mut R) -> Self {
                     #(#inits)*
                     Self { #(#field_names,)* __scalar: ::core::marker::PhantomData }
                 }
@@ -404,11 +433,18 @@ impl<'m> Generator<'m> {
                 quote!(self.#field.forward(&ws.#x, &mut ws.#out);)
             }
             Kind::Flatten => quote!(),
-            Kind::Add => quote!(::keramic::__model_core::layers::add(&[#(&ws.#operands),*], &mut ws.#out);),
-            Kind::Multiply => quote!(::keramic::__model_core::layers::multiply(&[#(&ws.#operands),*], &mut ws.#out);),
+            Kind::Add => {
+                let operands = self.merge_operands(call, "Add", false);
+                quote!(::keramic::__model_core::layers::add(&[#(#operands),*], &mut ws.#out);)
+            }
+            Kind::Multiply => {
+                let operands = self.merge_operands(call, "Multiply", false);
+                quote!(::keramic::__model_core::layers::multiply(&[#(#operands),*], &mut ws.#out);)
+            }
             Kind::Subtract => {
+                let operands = self.merge_operands(call, "Subtract", false);
                 let (a, b) = (&operands[0], &operands[1]);
-                quote!(::keramic::__model_core::layers::subtract(&ws.#a, &ws.#b, &mut ws.#out);)
+                quote!(::keramic::__model_core::layers::subtract(#a, #b, &mut ws.#out);)
             }
             Kind::Concatenate => {
                 let (widths, positions) = self.concatenate_layout(call);
@@ -421,14 +457,67 @@ impl<'m> Generator<'m> {
                 let field = instance_field(instance);
                 let sub = sub_field(index);
                 let span = call.span;
-                let call_tokens = quote_spanned!(span=> self.#field.__call(&mut ws.#sub, #(&ws.#operands),*));
+                let count = call.operands.len();
+                let arguments = self.submodel_arguments(call, path, false);
+                let call_tokens = quote_spanned!(span=> self.#field.__call(&mut ws.#sub, #(#arguments),*));
+                let spanned_path = respan(path.to_token_stream(), span);
+                let output_check = quote_spanned!(span=> let () = <#spanned_path as ::keramic::__model_core::__private::checks::SingleOutput<{ <#path>::__OUTPUT_COUNT }>>::MATCHES;);
+                let count_check = quote_spanned!(span=> let () = <#spanned_path as ::keramic::__model_core::__private::checks::InputCount<{ <#path>::__INPUT_COUNT }, #count>>::MATCHES;);
                 quote! {
+                    #output_check
+                    #count_check
                     #call_tokens;
                     ::keramic::__model_core::layers::resize_batch(&mut ws.#out, __samples);
                     ws.#out.copy_from(#path::<T>::__output(&ws.#sub));
                 }
             }
         }
+    }
+
+    /// References to a merge's operands (or, with `grads`, to their gradients). An operand
+    /// whose size the macro cannot compare with the first one's goes through a check that the
+    /// compiler evaluates, so a mismatch names the layer and both shapes.
+    fn merge_operands(&self, call: &Call, kind: &str, grads: bool) -> Vec<TokenStream> {
+        let check_trait = format_ident!("{}Sizes", kind);
+        let first = &self.model.values[call.operands[0]].shape;
+        call.operands
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                let storage = self.model.values[v].storage;
+                let field = if grads { grad_field(storage) } else { value_field(storage) };
+                let shape = &self.model.values[v].shape;
+                if i == 0 || first.equals(shape).is_some() {
+                    return if grads { quote!(&mut ws.#field) } else { quote!(&ws.#field) };
+                }
+                let (first_size, size) = (first.size().to_const_arg(), shape.size().to_const_arg());
+                let span = call.span;
+                let check = quote_spanned!(span=> <::keramic::__model_core::__private::checks::Layer as ::keramic::__model_core::__private::checks::#check_trait<#first_size, #size>>);
+                if grads { quote_spanned!(span=> #check::coerce_mut(&mut ws.#field)) } else { quote_spanned!(span=> #check::coerce(&ws.#field)) }
+            })
+            .collect()
+    }
+
+    /// The arguments of a submodel call (or, with `grads`, their gradients), each float
+    /// argument checked against the submodel's input size by the compiler.
+    fn submodel_arguments(&self, call: &Call, path: &syn::Path, grads: bool) -> Vec<TokenStream> {
+        call.operands
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| !grads || matches!(self.model.values[**v].shape, Shape::Floats(_)))
+            .map(|(i, &v)| {
+                let storage = self.model.values[v].storage;
+                let field = if grads { grad_field(storage) } else { value_field(storage) };
+                let shape = &self.model.values[v].shape;
+                let Shape::Floats(_) = shape else { return quote!(&ws.#field) };
+                let size = shape.size().to_const_arg();
+                let expected = quote!({ ::keramic::__model_core::__private::checks::size_at(<#path>::__INPUT_SIZES, #i, #size) });
+                let span = call.span;
+                let path = respan(path.to_token_stream(), span);
+                let check = quote_spanned!(span=> <#path as ::keramic::__model_core::__private::checks::InputSize<#expected, #size>>);
+                if grads { quote_spanned!(span=> #check::coerce_mut(&mut ws.#field)) } else { quote_spanned!(span=> #check::coerce(&ws.#field)) }
+            })
+            .collect()
     }
 
     /// The last-axis widths of a Concatenate's operands and the number of positions.
@@ -481,21 +570,25 @@ impl<'m> Generator<'m> {
             }
             Kind::Flatten => quote!(),
             Kind::Add => {
-                let steps = grads.iter().zip(&needs).map(|(grad, need)| quote!(if #need { ws.#grad += &ws.#out_grad; }));
+                let operand_grads = self.merge_operands(call, "Add", true);
+                let steps = operand_grads.iter().zip(&needs).map(|(grad, need)| quote!(if #need { *(#grad) += &ws.#out_grad; }));
                 quote!(#(#steps)*)
             }
             Kind::Subtract => {
-                let (a, b) = (&grads[0], &grads[1]);
+                let operand_grads = self.merge_operands(call, "Subtract", true);
+                let (a, b) = (&operand_grads[0], &operand_grads[1]);
                 let (need_a, need_b) = (&needs[0], &needs[1]);
                 quote! {
-                    if #need_a { ws.#a += &ws.#out_grad; }
-                    if #need_b { ws.#b -= &ws.#out_grad; }
+                    if #need_a { *(#a) += &ws.#out_grad; }
+                    if #need_b { *(#b) -= &ws.#out_grad; }
                 }
             }
             Kind::Multiply => {
-                let steps = grads.iter().zip(&needs).enumerate().map(|(i, (grad, need))| {
-                    let others = operands.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, operand)| operand);
-                    quote!(if #need { ::keramic::__model_core::layers::multiply_backward(&ws.#out_grad, &[#(&ws.#others),*], &mut ws.#grad); })
+                let operand_values = self.merge_operands(call, "Multiply", false);
+                let operand_grads = self.merge_operands(call, "Multiply", true);
+                let steps = operand_grads.iter().zip(&needs).enumerate().map(|(i, (grad, need))| {
+                    let others = operand_values.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, operand)| operand);
+                    quote!(if #need { ::keramic::__model_core::layers::multiply_backward(&ws.#out_grad, &[#(#others),*], #grad); })
                 });
                 quote!(#(#steps)*)
             }
@@ -506,11 +599,12 @@ impl<'m> Generator<'m> {
                 });
                 quote!(#(#steps)*)
             }
-            Kind::Submodel { .. } => {
+            Kind::Submodel { path } => {
                 let field = instance_field(instance);
                 let sub = sub_field(index);
-                let float_grads = call.operands.iter().zip(&grads).zip(&needs).filter(|((v, _), _)| matches!(self.model.values[**v].shape, Shape::Floats(_))).map(
-                    |((_, grad), need)| quote!(if #need { ::core::option::Option::Some(&mut ws.#grad) } else { ::core::option::Option::None }),
+                let float_needs = call.operands.iter().zip(&needs).filter(|(v, _)| matches!(self.model.values[**v].shape, Shape::Floats(_))).map(|(_, need)| need);
+                let float_grads = self.submodel_arguments(call, path, true).into_iter().zip(float_needs).map(
+                    |(grad, need)| quote!(if #need { ::core::option::Option::Some(#grad) } else { ::core::option::Option::None }),
                 );
                 let seed = match self.submodel_head_output(call.output) {
                     Some(k) => quote!(__logit_seeds[#k]),
@@ -584,8 +678,6 @@ impl<'m> Generator<'m> {
         let grad_params: Vec<Ident> = float_inputs.iter().map(|input| format_ident!("__grad_{}", input.name)).collect();
         let grad_types: Vec<TokenStream> = float_inputs.iter().map(|input| self.value_type(input.value)).collect();
         let grad_fields: Vec<Ident> = float_inputs.iter().map(|input| grad_field(input.value)).collect();
-        let output_count = self.model.outputs.len();
-        let name = self.name;
         let grad_zeroing = self.storages().filter(|&v| matches!(self.model.values[v].shape, Shape::Floats(_))).map(|v| {
             let grad = grad_field(v);
             quote! {
@@ -593,11 +685,9 @@ impl<'m> Generator<'m> {
                 ws.#grad.fill(<T as ::keramic::__model_core::Real>::from_f32(0.0));
             }
         });
-        let single_output = format!("model `{name}` has {output_count} outputs, but a model used as a layer must have exactly one");
         quote! {
             #[doc(hidden)]
             pub fn __call(&self, ws: &mut #workspace<T>, #(#params: &#param_types),*) {
-                const { ::core::assert!(#output_count == 1, #single_output) };
                 #(#copies)*
                 self.__forward(ws);
             }
@@ -906,22 +996,3 @@ impl<'m> Generator<'m> {
     }
 }
 
-/// The model type with its constructors and constants only, emitted beside the errors so that
-/// code naming the model adds no errors of its own.
-pub fn stub(model: &Model) -> TokenStream {
-    let Model { attrs, vis, name, .. } = model;
-    quote! {
-        #(#attrs)*
-        #vis struct #name<T = f32>(::core::marker::PhantomData<T>);
-
-        impl #name<f32> {
-            pub const TOTAL_PARAMS: usize = 0;
-            pub const TRAINABLE_PARAMS: usize = 0;
-            pub const NON_TRAINABLE_PARAMS: usize = 0;
-
-            pub fn new<R: ?Sized>(_rng: &mut R) -> Self {
-                ::core::unreachable!()
-            }
-        }
-    }
-}

@@ -24,10 +24,9 @@ fn expand_model(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     let model = model::lower(syntax, &mut errors);
     match errors.combine() {
         None => expand::expand(&model),
-        Some(error) => {
-            let stub = expand::stub(&model);
-            let error = error.to_compile_error();
-            quote::quote!(#error #stub)
-        }
+        // No stub of the model is emitted beside the errors: rustc already leaves out the
+        // follow-on errors of code that names an item a failed macro would have defined, and a
+        // partial stub would add errors of its own for every method it lacks.
+        Some(error) => error.to_compile_error(),
     }
 }

@@ -52,6 +52,9 @@ pub enum Producer {
 pub struct Instance {
     /// The struct field and summary name.
     pub label: String,
+    /// Whether the user named the layer, with `layer NAME = ...` or with the `let` or
+    /// `output` that binds its call.
+    pub named: bool,
     pub kind: Kind,
     pub frozen: bool,
     pub calls: Vec<usize>,
@@ -87,6 +90,14 @@ pub enum Kind {
     Multiply,
     Concatenate,
     Submodel { path: syn::Path },
+}
+
+impl Instance {
+    /// Returns the layer's name for messages: "Dense layer `hidden`", or only the kind for a
+    /// layer written inline without a name.
+    pub fn title(&self) -> String {
+        if self.named { format!("{} layer `{}`", self.kind.name(), self.label) } else { self.kind.name() }
+    }
 }
 
 impl Kind {
@@ -134,6 +145,10 @@ pub fn lower(syntax: ModelSyntax, errors: &mut Errors) -> Model {
         },
         scope: Vec::new(),
         declared: Vec::new(),
+        operands: Vec::new(),
+        called: Vec::new(),
+        unresolved_value: false,
+        unresolved_instance: false,
         defined_names: syntax.statements.iter().filter_map(defined_name).collect(),
         errors,
     };
@@ -153,6 +168,17 @@ struct Lowering<'e> {
     declared: Vec<(Ident, Option<usize>)>,
     /// Every value name that some statement defines.
     defined_names: Vec<String>,
+    /// Every operand of a call, including calls that failed, so that a rejected call does not
+    /// also report its inputs as unused.
+    operands: Vec<usize>,
+    /// Every declared instance that some call names, including calls that failed.
+    called: Vec<usize>,
+    /// Whether a value name did not resolve. That name may be a misspelled input, so unused
+    /// inputs are not reported.
+    unresolved_value: bool,
+    /// Whether a called layer name did not resolve. That name may be a misspelled declared
+    /// layer, so layers that are never called are not reported.
+    unresolved_instance: bool,
     errors: &'e mut Errors,
 }
 
@@ -168,6 +194,7 @@ impl Lowering<'_> {
             let instance = self.parse_kind(layer).map(|kind| {
                 self.model.instances.push(Instance {
                     label: name.to_string(),
+                    named: true,
                     kind,
                     frozen: frozen.is_some(),
                     calls: Vec::new(),
@@ -182,8 +209,13 @@ impl Lowering<'_> {
     fn lower_statement(&mut self, statement: &Statement) {
         match statement {
             Statement::Input { name, ty, .. } => {
-                let shape = self.input_shape(ty);
+                let shape = self.input_shape(name, ty);
                 self.check_new_name(name);
+                let Some(shape) = shape else {
+                    // Keep the name in scope without a shape, so that its uses add no second error.
+                    self.scope.push((name.to_string(), usize::MAX, name.span()));
+                    return;
+                };
                 let value = self.push_value(name.to_string(), true, shape, None, Producer::Input(self.model.inputs.len()));
                 self.model.inputs.push(Input { name: name.clone(), shape: self.model.values[value].shape.clone(), value });
                 self.scope.push((name.to_string(), value, name.span()));
@@ -219,19 +251,18 @@ impl Lowering<'_> {
         }
     }
 
-    fn input_shape(&mut self, ty: &InputType) -> Shape {
+    /// The declared shape of an input, or `None` when the declaration is invalid.
+    fn input_shape(&mut self, name: &Ident, ty: &InputType) -> Option<Shape> {
+        let vocabulary_of = format!("the vocabulary of input `{name}`");
         let result = match ty {
-            InputType::Floats { span, dims } => check::float_input_dims(*span, dims).map(|dims| Shape::Floats(dims)),
-            InputType::Id { vocabulary, .. } => check::positive_size(vocabulary, "an id vocabulary")
+            InputType::Floats { span, dims } => check::float_input_dims(name, *span, dims).map(Shape::Floats),
+            InputType::Id { vocabulary, .. } => check::positive_size(vocabulary, &vocabulary_of)
                 .map(|vocabulary| Shape::Ids { vocabulary, len: None }),
-            InputType::IdSequence { vocabulary, len, .. } => check::positive_size(vocabulary, "an id vocabulary").and_then(|vocabulary| {
-                check::positive_size(len, "a sequence length").map(|len| Shape::Ids { vocabulary, len: Some(len) })
+            InputType::IdSequence { vocabulary, len, .. } => check::positive_size(vocabulary, &vocabulary_of).and_then(|vocabulary| {
+                check::positive_size(len, &format!("the length of input `{name}`")).map(|len| Shape::Ids { vocabulary, len: Some(len) })
             }),
         };
-        result.unwrap_or_else(|error| {
-            self.errors.push(error);
-            Shape::Floats(vec![Dim::Known(1)])
-        })
+        result.map_err(|error| self.errors.push(error)).ok()
     }
 
     fn push_value(&mut self, label: String, named: bool, shape: Shape, storage: Option<usize>, producer: Producer) -> usize {
@@ -257,6 +288,7 @@ impl Lowering<'_> {
             }
             ExprSyntax::Call { callee, args, span } => {
                 let operands: Vec<Option<usize>> = args.iter().map(|arg| self.lower_expr(arg, None)).collect();
+                self.operands.extend(operands.iter().flatten());
                 let instance = match callee {
                     Callee::Instance(ident) => self.resolve_instance(ident),
                     Callee::Layer(layer) => self.parse_kind(layer).map(|kind| self.push_inline_instance(kind, binding)),
@@ -278,7 +310,7 @@ impl Lowering<'_> {
             operands.iter().map(|&v| (self.describe(v), self.model.values[v].shape.clone())).collect();
         let site = check::CallSite { callee: callee_span, args: arg_spans, call: span };
         let inst = &self.model.instances[instance];
-        let result = check::infer_call(&inst.label, &inst.kind, inst.input_shape.as_ref(), &described, &site, &self.model.name);
+        let result = check::infer_call(&inst.title(), &inst.kind, inst.input_shape.as_ref(), &described, &site);
         let shape = match result {
             Ok(shape) => shape,
             Err(error) => {
@@ -313,6 +345,7 @@ impl Lowering<'_> {
         if let Some((_, value, _)) = self.scope.iter().rev().find(|(n, _, _)| *n == name) {
             return (*value != usize::MAX).then_some(*value);
         }
+        self.unresolved_value = true;
         let error = check::unknown_value(ident, &self.scope.iter().map(|(n, _, _)| n.as_str()).collect::<Vec<_>>(), &self.later_names());
         self.errors.push(error);
         None
@@ -326,8 +359,10 @@ impl Lowering<'_> {
 
     fn resolve_instance(&mut self, ident: &Ident) -> Option<usize> {
         if let Some((_, instance)) = self.declared.iter().find(|(name, _)| name == ident) {
+            self.called.extend(*instance);
             return *instance;
         }
+        self.unresolved_instance = true;
         let names: Vec<String> = self.declared.iter().map(|(name, _)| name.to_string()).collect();
         let is_value = self.scope.iter().any(|(n, _, _)| *n == ident.to_string());
         self.errors.push(check::unknown_instance(ident, &names, is_value));
@@ -340,7 +375,8 @@ impl Lowering<'_> {
             (None, _) => snake_case(&kind.name()),
         };
         let label = self.unique_label(&base);
-        self.model.instances.push(Instance { label, kind, frozen: false, calls: Vec::new(), input_shape: None });
+        let named = binding.is_some();
+        self.model.instances.push(Instance { label, named, kind, frozen: false, calls: Vec::new(), input_shape: None });
         self.model.instances.len() - 1
     }
 
@@ -355,7 +391,8 @@ impl Lowering<'_> {
     }
 
     fn parse_kind(&mut self, layer: &LayerSyntax) -> Option<Kind> {
-        match check::layer_kind(layer) {
+        let kind = check::layer_kind(layer).and_then(|kind| check::not_the_model_itself(layer, &kind, &self.model.name).map(|()| kind));
+        match kind {
             Ok(kind) => Some(kind),
             Err(error) => {
                 self.errors.push(error);
@@ -365,12 +402,16 @@ impl Lowering<'_> {
     }
 
     fn check_whole_model(&mut self) {
-        for error in check::unused_inputs(&self.model) {
-            self.errors.push(error);
+        if !self.unresolved_value {
+            for error in check::unused_inputs(&self.model, &self.operands) {
+                self.errors.push(error);
+            }
         }
-        for (name, instance) in &self.declared {
-            if let Some(instance) = instance {
-                if self.model.instances[*instance].calls.is_empty() {
+        if !self.unresolved_instance {
+            for (name, instance) in &self.declared {
+                if let Some(instance) = instance
+                    && !self.called.contains(instance)
+                {
                     self.errors.push(syn::Error::new(name.span(), format!("layer `{name}` is declared but never called; call it on a value or remove it")));
                 }
             }

@@ -88,18 +88,29 @@ impl LayerSyntax {
     }
 }
 
-/// A generic argument of a layer: a size or an option such as `Relu` or `NoBias`.
+/// A generic argument of a layer: a size, a rate such as `0.5`, an option such as `Relu` or
+/// `NoBias`, or an option with factors such as `L2<0.01>`.
 #[derive(Clone)]
 pub enum GenericArg {
     Size(Size),
+    Rate(Factor),
     Option(Ident),
+    OptionWith { name: Ident, factors: Vec<Factor> },
+}
+
+/// A float literal, possibly negative, with its span.
+#[derive(Clone, Copy)]
+pub struct Factor {
+    pub value: f64,
+    pub span: Span,
 }
 
 impl GenericArg {
     pub fn span(&self) -> Span {
         match self {
             GenericArg::Size(size) => size.span(),
-            GenericArg::Option(ident) => ident.span(),
+            GenericArg::Rate(factor) => factor.span,
+            GenericArg::Option(ident) | GenericArg::OptionWith { name: ident, .. } => ident.span(),
         }
     }
 }
@@ -289,24 +300,66 @@ fn generic_arg(arg: syn::GenericArgument) -> syn::Result<GenericArg> {
         syn::GenericArgument::Const(Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(literal), .. })) => {
             Ok(GenericArg::Size(size_from_literal(&literal)?))
         }
-        syn::GenericArgument::Const(Expr::Block(block)) if block.block.stmts.len() == 1 => {
-            match &block.block.stmts[0] {
-                syn::Stmt::Expr(Expr::Path(path), None) if path.qself.is_none() => Ok(GenericArg::Size(Size::Constant { path: path.path.clone() })),
-                _ => Err(syn::Error::new(block.span(), "a size must be an integer literal or a constant's path, not an expression")),
-            }
-        }
-        syn::GenericArgument::Type(syn::Type::Path(ty)) if ty.qself.is_none() => {
-            let path = ty.path;
-            match path.get_ident() {
-                Some(ident) if is_constant_name(ident) => Ok(GenericArg::Size(Size::Constant { path })),
-                Some(ident) => Ok(GenericArg::Option(ident.clone())),
-                None => Ok(GenericArg::Size(Size::Constant { path })),
-            }
-        }
+        syn::GenericArgument::Const(expr @ (Expr::Lit(_) | Expr::Unary(_))) => Ok(GenericArg::Rate(factor(&expr)?)),
+        syn::GenericArgument::Const(Expr::Block(block)) if block.block.stmts.len() == 1 => match &block.block.stmts[0] {
+            syn::Stmt::Expr(Expr::Path(path), None) if path.qself.is_none() => Ok(GenericArg::Size(Size::Constant { path: path.path.clone() })),
+            syn::Stmt::Expr(expr @ (Expr::Lit(_) | Expr::Unary(_)), None) => Ok(GenericArg::Rate(factor(expr)?)),
+            _ => Err(syn::Error::new(block.span(), "a size must be an integer literal or a constant's path, not an expression")),
+        },
+        syn::GenericArgument::Type(syn::Type::Path(ty)) if ty.qself.is_none() => option_or_constant(ty.path),
         other => Err(syn::Error::new(
             other.span(),
             "expected a size (an integer literal or a constant) or an option such as `Relu` or `NoBias`",
         )),
+    }
+}
+
+fn option_or_constant(mut path: syn::Path) -> syn::Result<GenericArg> {
+    if let Some(ident) = path.get_ident() {
+        return Ok(if is_constant_name(ident) { GenericArg::Size(Size::Constant { path }) } else { GenericArg::Option(ident.clone()) });
+    }
+    let with_factors = path.segments.len() == 1 && matches!(path.segments[0].arguments, syn::PathArguments::AngleBracketed(_));
+    if !with_factors {
+        return Ok(GenericArg::Size(Size::Constant { path }));
+    }
+    let segment = path.segments.pop().map(syn::punctuated::Pair::into_value);
+    let Some(syn::PathSegment { ident, arguments: syn::PathArguments::AngleBracketed(arguments) }) = segment else {
+        return Err(syn::Error::new(path.span(), "expected an option such as `L2<0.01>`"));
+    };
+    let factors = arguments
+        .args
+        .iter()
+        .map(|arg| match arg {
+            syn::GenericArgument::Const(expr) => factor(expr),
+            _ => {
+                Err(syn::Error::new(arg.span(), format!("`{ident}` takes numbers, as in `{ident}<0.01>`")))
+            }
+        })
+        .collect::<syn::Result<Vec<_>>>()?;
+    Ok(GenericArg::OptionWith { name: ident, factors })
+}
+
+/// Reads a number such as `0.5`, `1e-4`, `2` or `-0.1` (the sign is kept so that the check
+/// can reject it with a clear message).
+fn factor(expr: &Expr) -> syn::Result<Factor> {
+    let span = expr.span();
+    let invalid = || syn::Error::new(span, "expected a number such as `0.5` or `1e-4`");
+    match expr {
+        Expr::Lit(syn::ExprLit { lit: syn::Lit::Float(literal), .. }) => {
+            Ok(Factor { value: literal.base10_parse::<f64>().map_err(|_| invalid())?, span })
+        }
+        Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(literal), .. }) => {
+            Ok(Factor { value: literal.base10_parse::<f64>().map_err(|_| invalid())?, span })
+        }
+        Expr::Unary(syn::ExprUnary { op: syn::UnOp::Neg(_), expr, .. }) => {
+            let inner = factor(expr)?;
+            Ok(Factor { value: -inner.value, span })
+        }
+        Expr::Block(block) if block.block.stmts.len() == 1 => match &block.block.stmts[0] {
+            syn::Stmt::Expr(inner, None) => factor(inner),
+            _ => Err(invalid()),
+        },
+        _ => Err(invalid()),
     }
 }
 
