@@ -84,6 +84,23 @@ pub enum Error {
         message: String,
     },
 
+    /// An optimizer step made a weight NaN or infinite although the loss and the gradients were
+    /// finite, for example with an enormous learning rate. The step was undone.
+    #[error(
+        "the optimizer step made weight `{name}` {value} at epoch {epoch}, batch {batch}; the model \
+         keeps the weights from before this batch. Lower the learning rate"
+    )]
+    NonFiniteWeight {
+        /// The weight tensor's path, for example `score_diff.kernel`.
+        name: String,
+        /// The first non-finite value.
+        value: f64,
+        /// The 1-based epoch.
+        epoch: usize,
+        /// The 1-based batch within the epoch.
+        batch: usize,
+    },
+
     /// The training loss became NaN or infinite.
     #[error(
         "the loss became {value} at epoch {epoch}, batch {batch}; the model keeps the weights \

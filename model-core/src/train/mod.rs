@@ -181,6 +181,8 @@ pub struct Training<'m, T: Real, M: Network<T>, L, O> {
     targets: Vec<Vec<T>>,
     seeds: Vec<Vec<T>>,
     kinds: Vec<GradientOf>,
+    /// The trainable weights before the current optimizer step, to undo a step that overflows.
+    weights_before_step: Vec<T>,
 }
 
 impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training<'m, T, M, L, O> {
@@ -194,6 +196,7 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
             targets: vec![Vec::new(); outputs],
             seeds: vec![Vec::new(); outputs],
             kinds: vec![GradientOf::Values; outputs],
+            weights_before_step: Vec::new(),
         }
     }
 
@@ -220,8 +223,8 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
     ///
     /// # Errors
     /// An invalid option, an empty training set, a bad id or value in any row (named by row
-    /// and field), or a loss or gradient that becomes NaN or infinite. In the last case the
-    /// model keeps the weights it had before the batch that produced it.
+    /// and field), or a loss, gradient or updated weight that becomes NaN or infinite. In the
+    /// last case the model keeps the weights it had before the batch that produced it.
     pub fn fit(&mut self, data: &Dataset<M::Input, M::Output>, options: &Fit) -> Result<History> {
         self.fit_with_callbacks(data, options, &mut [])
     }
@@ -263,6 +266,7 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
                 self.step(data, indices, &mut totals).map_err(|error| match error {
                     Error::NonFiniteLoss { value, .. } => Error::NonFiniteLoss { value, epoch, batch: batch + 1 },
                     Error::NonFiniteGradient { value, .. } => Error::NonFiniteGradient { value, epoch, batch: batch + 1 },
+                    Error::NonFiniteWeight { name, value, .. } => Error::NonFiniteWeight { name, value, epoch, batch: batch + 1 },
                     other => other,
                 })?;
                 let progress = BatchEnd {
@@ -386,14 +390,53 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
         }
         self.optimizer.begin_step();
         let optimizer = &mut self.optimizer;
+        let saved = &mut self.weights_before_step;
+        saved.clear();
         let mut slot = 0;
+        let mut non_finite = false;
         self.model.visit_params(&mut |param| {
             if param.trainable {
+                saved.extend_from_slice(param.value);
                 optimizer.update(slot, param.value, param.grad);
+                // A fold without early exit, so the scan vectorizes.
+                non_finite |= param.value.iter().fold(false, |found, w| found | !w.is_finite());
             }
             slot += 1;
         });
+        // Finite gradients can still overflow a weight, for example with an enormous learning
+        // rate, so the step is undone then. The weights' names are looked up only then,
+        // because building them allocates.
+        // NOTE: the optimizer's own state, such as Adam's moments, keeps this step.
+        if non_finite && let Some((name, value)) = self.first_non_finite_weight() {
+            self.restore_weights_before_step();
+            return Err(Error::NonFiniteWeight { name, value, epoch: 0, batch: 0 });
+        }
         Ok(total)
+    }
+
+    /// Returns the path and the value of the first trainable weight that is NaN or infinite.
+    fn first_non_finite_weight(&self) -> Option<(String, f64)> {
+        let mut found = None;
+        self.model.visit_named_weights("", &mut |name, param| {
+            if found.is_none() && param.trainable {
+                if let Some(value) = param.value.iter().find(|w| !w.is_finite()) {
+                    found = Some((name.to_owned(), value.to_f64()));
+                }
+            }
+        });
+        found
+    }
+
+    /// Puts back the trainable weights that `step` saved before its update.
+    fn restore_weights_before_step(&mut self) {
+        let mut saved = self.weights_before_step.as_slice();
+        self.model.visit_params(&mut |param| {
+            if param.trainable {
+                let (values, rest) = saved.split_at(param.value.len());
+                param.value.copy_from_slice(values);
+                saved = rest;
+            }
+        });
     }
 
     fn first_non_finite_gradient(&mut self) -> Option<f64> {
