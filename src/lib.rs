@@ -150,5 +150,6 @@ pub mod prelude {
     pub use model_core::loss::{BinaryCrossentropy, CategoricalCrossentropy, Loss, MeanAbsoluteError, MeanSquaredError};
     pub use model_core::network::Network;
     pub use model_core::optim::{Adam, Optimizer, Sgd};
+    pub use model_core::train::{EarlyStopping, Monitor, ReduceLrOnPlateau, StepDecay};
     pub use model_core::train::{Evaluation, Fit, History, NetworkExt};
 }

@@ -1,7 +1,8 @@
-//! Training that goes wrong or must repeat: NaN and overflow mid-training, and bit-identical
-//! runs.
+//! Training that goes wrong or must repeat: NaN and overflow mid-training, early stopping,
+//! learning-rate schedules and bit-identical runs.
 
 use keramic::prelude::*;
+use keramic::train::{Callback, EpochEnd};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -196,6 +197,289 @@ fn nan_loss_on_first_batch_keeps_initial_weights() {
     assert!(matches!(error, Error::NonFiniteLoss { epoch: 1, batch: 1, value } if value.is_nan()), "{error:?}");
     assert!(error.to_string().starts_with("the loss became NaN at epoch 1, batch 1; the model keeps the weights"), "{error}");
     assert_eq!(weight_bits(&model), initial);
+}
+
+/// A callback that records the learning rate of each epoch and the model at each epoch end.
+struct Recorder<M> {
+    rates: Vec<f64>,
+    models: Vec<M>,
+}
+
+impl<M> Recorder<M> {
+    fn new() -> Self {
+        Recorder { rates: Vec::new(), models: Vec::new() }
+    }
+}
+
+impl<M: Clone> Callback<f32, M> for Recorder<M> {
+    fn on_epoch_begin(&mut self, _epoch: usize, optimizer: &mut dyn Optimizer<f32>) {
+        self.rates.push(optimizer.learning_rate());
+    }
+
+    fn on_epoch_end(&mut self, end: &mut EpochEnd<'_, f32, M>) -> Result<(), Error> {
+        self.models.push(end.model.clone());
+        Ok(())
+    }
+}
+
+/// Rows whose first 80 teach `y = 2·x0` and whose last 20, the validation rows of a 0.2
+/// split, have target 0, so the validation loss grows as training goes on.
+fn diverging_rows() -> Dataset<DeepInput, DeepOutput> {
+    (0..100)
+        .map(|i| {
+            let x = [(i % 10) as f32 / 10.0, 1.0];
+            let y = if i < 80 { 2.0 * x[0] + 3.0 } else { 0.0 };
+            (DeepInput { x }, DeepOutput { y: [y] })
+        })
+        .collect()
+}
+
+#[test]
+fn early_stopping_waits_for_patience() {
+    let data = deep_rows();
+    let mut model = Deep::new(&mut StdRng::seed_from_u64(3));
+    // A learning rate of 0 keeps the loss the same, so no epoch after the first improves.
+    let mut stopping = EarlyStopping::new(Monitor::Loss).patience(2);
+    let history = model
+        .compile(MeanSquaredError, Sgd::new(0.0))
+        .fit_with_callbacks(&data, &in_order(10), &mut [&mut stopping])
+        .unwrap();
+
+    assert_eq!(history.epochs.len(), 3);
+    assert_eq!(stopping.stopped_epoch(), Some(3));
+    assert_eq!(stopping.best_epoch(), Some(1));
+    assert_eq!(stopping.best(), Some(history.epochs[0].train.loss));
+}
+
+#[test]
+fn early_stopping_zero_patience_stops_at_first_stall() {
+    let data = deep_rows();
+    let mut model = Deep::new(&mut StdRng::seed_from_u64(3));
+    let mut stopping = EarlyStopping::new(Monitor::Loss);
+    let history = model
+        .compile(MeanSquaredError, Sgd::new(0.0))
+        .fit_with_callbacks(&data, &in_order(10), &mut [&mut stopping])
+        .unwrap();
+    assert_eq!(history.epochs.len(), 2);
+}
+
+#[test]
+fn early_stopping_min_delta_ignores_small_gains() {
+    let data = deep_rows();
+    let fit = |min_delta: f64| {
+        let mut model = Deep::new(&mut StdRng::seed_from_u64(3));
+        let mut stopping = EarlyStopping::new(Monitor::Loss).patience(1).min_delta(min_delta).unwrap();
+        let history = model
+            .compile(MeanSquaredError, Sgd::new(1e-4))
+            .fit_with_callbacks(&data, &in_order(6), &mut [&mut stopping])
+            .unwrap();
+        let losses: Vec<f64> = history.epochs.iter().map(|log| log.train.loss).collect();
+        (losses, stopping.stopped_epoch())
+    };
+
+    let (losses, stopped) = fit(0.0);
+    assert_eq!(losses.len(), 6, "every epoch improves a little: {losses:?}");
+    assert!(losses.windows(2).all(|pair| pair[1] < pair[0]), "{losses:?}");
+    assert_eq!(stopped, None);
+
+    // A min_delta above every gain makes the second epoch a stall, which a patience of 1
+    // makes the last.
+    let largest_gain = losses.windows(2).map(|pair| pair[0] - pair[1]).fold(0.0, f64::max);
+    let (losses, stopped) = fit(largest_gain * 2.0);
+    assert_eq!(losses.len(), 2, "{losses:?}");
+    assert_eq!(stopped, Some(2));
+}
+
+#[test]
+fn early_stopping_restores_best_weights() {
+    let data = diverging_rows();
+    let mut model = Deep::new(&mut StdRng::seed_from_u64(4));
+    let mut recorder = Recorder::new();
+    let mut stopping = EarlyStopping::new(Monitor::ValLoss).patience(2).restore_best_weights(true);
+    let history = model
+        .compile(MeanSquaredError, Adam::new(0.05))
+        .fit_with_callbacks(&data, &in_order(30).validation_split(0.2), &mut [&mut recorder, &mut stopping])
+        .unwrap();
+
+    let validation: Vec<f64> = history.epochs.iter().map(|log| log.validation.as_ref().unwrap().loss).collect();
+    let best = stopping.best_epoch().expect("a best epoch");
+    let stopped = stopping.stopped_epoch().expect("the validation loss stops improving");
+    assert_eq!(history.epochs.len(), stopped, "{validation:?}");
+    assert_eq!(stopped, best + 2, "{validation:?}");
+    let lowest = validation.iter().copied().fold(f64::INFINITY, f64::min);
+    assert_eq!(validation[best - 1], lowest);
+
+    assert_eq!(weight_bits(&model), weight_bits(&recorder.models[best - 1]));
+    assert_ne!(weight_bits(&model), weight_bits(&recorder.models[stopped - 1]), "the last epoch's weights differ");
+}
+
+#[test]
+fn early_stopping_restores_without_stopping() {
+    let data = diverging_rows();
+    let mut model = Deep::new(&mut StdRng::seed_from_u64(4));
+    let mut recorder = Recorder::new();
+    let mut stopping = EarlyStopping::new(Monitor::ValLoss).patience(100).restore_best_weights(true);
+    let history = model
+        .compile(MeanSquaredError, Adam::new(0.05))
+        .fit_with_callbacks(&data, &in_order(8).validation_split(0.2), &mut [&mut recorder, &mut stopping])
+        .unwrap();
+
+    assert_eq!(history.epochs.len(), 8);
+    assert_eq!(stopping.stopped_epoch(), None);
+    let best = stopping.best_epoch().expect("a best epoch");
+    assert_eq!(weight_bits(&model), weight_bits(&recorder.models[best - 1]));
+}
+
+#[test]
+fn early_stopping_resets_between_fits() {
+    let data = deep_rows();
+    let mut model = Deep::new(&mut StdRng::seed_from_u64(3));
+    let mut stopping = EarlyStopping::new(Monitor::Loss).patience(1);
+    let mut training = model.compile(MeanSquaredError, Sgd::new(0.0));
+    for _ in 0..2 {
+        let history = training.fit_with_callbacks(&data, &in_order(10), &mut [&mut stopping]).unwrap();
+        assert_eq!(history.epochs.len(), 2);
+        assert_eq!(stopping.best_epoch(), Some(1));
+    }
+}
+
+#[test]
+fn val_loss_without_validation_is_rejected() {
+    let data = deep_rows();
+    let mut model = Deep::new(&mut StdRng::seed_from_u64(3));
+    let mut stopping = EarlyStopping::new(Monitor::ValLoss);
+    let error = model
+        .compile(MeanSquaredError, Sgd::new(0.01))
+        .fit_with_callbacks(&data, &in_order(3), &mut [&mut stopping])
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid monitor: val_loss needs validation rows, but this fit has none; set validation_split (or pass a \
+         validation source to fit_stream), or monitor loss"
+    );
+}
+
+#[test]
+fn invalid_min_delta_is_rejected() {
+    for min_delta in [-0.1, f64::NAN, f64::INFINITY] {
+        let error = EarlyStopping::<Deep>::new(Monitor::ValLoss).min_delta(min_delta).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "invalid min_delta: {min_delta} is not a finite value of at least 0; pass the smallest decrease \
+                 of val_loss that counts as an improvement, such as 1e-4"
+            )
+        );
+        assert!(ReduceLrOnPlateau::new(Monitor::Loss).min_delta(min_delta).is_err());
+    }
+}
+
+#[test]
+fn step_decay_halves_rate_every_two_epochs() {
+    let data = deep_rows();
+    let mut model = Deep::new(&mut StdRng::seed_from_u64(3));
+    let mut decay = StepDecay::new(2, 0.5).unwrap();
+    let mut recorder = Recorder::new();
+    let mut training = model.compile(MeanSquaredError, RateOnly { rate: 0.008 });
+    training.fit_with_callbacks(&data, &in_order(5), &mut [&mut decay, &mut recorder]).unwrap();
+    assert_eq!(recorder.rates, [0.008, 0.008, 0.004, 0.004, 0.002]);
+
+    // A second fit starts the schedule again from the first rate.
+    let mut recorder = Recorder::new();
+    training.fit_with_callbacks(&data, &in_order(3), &mut [&mut decay, &mut recorder]).unwrap();
+    assert_eq!(recorder.rates, [0.008, 0.008, 0.004]);
+}
+
+#[test]
+fn step_decay_rejects_bad_settings() {
+    assert_eq!(StepDecay::new(0, 0.5).unwrap_err().to_string(), "invalid every: 0 epochs between decays; use at least 1");
+    for factor in [0.0, -0.5, 1.5, f64::NAN] {
+        assert_eq!(
+            StepDecay::new(3, factor).unwrap_err().to_string(),
+            format!("invalid factor: {factor} is outside (0, 1]; pass the multiplier of each decay, such as 0.5")
+        );
+    }
+    assert!(StepDecay::new(1, 1.0).is_ok());
+}
+
+/// An optimizer that keeps a learning rate for schedules to read and set, but never changes
+/// a weight, so that the loss stays the same from epoch to epoch.
+struct RateOnly {
+    rate: f64,
+}
+
+impl Optimizer<f32> for RateOnly {
+    fn begin_step(&mut self) {}
+
+    fn update(&mut self, _slot: usize, _value: &mut [f32], _grad: &[f32]) {}
+
+    fn learning_rate(&self) -> f64 {
+        self.rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.rate = learning_rate;
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+#[test]
+fn plateau_reduces_rate_after_patience() {
+    let data = deep_rows();
+    let mut model = Deep::new(&mut StdRng::seed_from_u64(3));
+    let mut plateau = ReduceLrOnPlateau::new(Monitor::Loss).patience(2).factor(0.5).unwrap().cooldown(2);
+    let mut recorder = Recorder::new();
+    model
+        .compile(MeanSquaredError, RateOnly { rate: 0.8 })
+        .fit_with_callbacks(&data, &in_order(7), &mut [&mut plateau, &mut recorder])
+        .unwrap();
+    // Epoch 3 reaches the patience and lowers the rate. Epoch 4 is in the cooldown, and
+    // epochs 5 and 6 reach the patience again.
+    assert_eq!(recorder.rates, [0.8, 0.8, 0.8, 0.4, 0.4, 0.4, 0.2]);
+}
+
+#[test]
+fn plateau_stops_at_min_lr() {
+    let data = deep_rows();
+    let mut model = Deep::new(&mut StdRng::seed_from_u64(3));
+    let mut plateau = ReduceLrOnPlateau::new(Monitor::Loss).patience(1).factor(0.1).unwrap().min_lr(0.05).unwrap();
+    let mut recorder = Recorder::new();
+    model
+        .compile(MeanSquaredError, RateOnly { rate: 0.9 })
+        .fit_with_callbacks(&data, &in_order(5), &mut [&mut plateau, &mut recorder])
+        .unwrap();
+    assert_eq!(recorder.rates, [0.9, 0.9, 0.9 * 0.1, 0.05, 0.05]);
+}
+
+#[test]
+fn plateau_counts_improvements() {
+    // A rate that trains lowers the loss every epoch, so the rate is never reduced.
+    let data = deep_rows();
+    let mut model = Deep::new(&mut StdRng::seed_from_u64(3));
+    let mut plateau = ReduceLrOnPlateau::new(Monitor::Loss).patience(1).min_delta(0.0).unwrap();
+    let mut recorder = Recorder::new();
+    model
+        .compile(MeanSquaredError, Sgd::new(1e-4))
+        .fit_with_callbacks(&data, &in_order(5), &mut [&mut plateau, &mut recorder])
+        .unwrap();
+    assert_eq!(recorder.rates, [1e-4; 5]);
+}
+
+#[test]
+fn plateau_rejects_bad_settings() {
+    for factor in [0.0, 1.0, 2.0, f64::NAN] {
+        assert_eq!(
+            ReduceLrOnPlateau::new(Monitor::Loss).factor(factor).unwrap_err().to_string(),
+            format!("invalid factor: {factor} is outside (0, 1); pass the multiplier of each reduction, such as 0.2")
+        );
+    }
+    assert_eq!(
+        ReduceLrOnPlateau::new(Monitor::Loss).min_lr(-1.0).unwrap_err().to_string(),
+        "invalid min_lr: -1 is not a finite learning rate of at least 0"
+    );
 }
 
 fn mixed_rows() -> Dataset<MixedInput, MixedOutput> {

@@ -1,14 +1,18 @@
 //! Compiling a model with its losses and optimizer, and fit, evaluate and predict.
 
 mod callback;
+mod early_stopping;
 mod losses;
 mod logs;
 mod options;
+mod schedule;
 
 pub use callback::{BatchEnd, Callback, EpochEnd};
+pub use early_stopping::{EarlyStopping, Monitor};
 pub use losses::{Head, LossSet};
 pub use logs::{EpochLog, Evaluation, History, OutputScores};
 pub use options::Fit;
+pub use schedule::{ReduceLrOnPlateau, StepDecay};
 
 use std::time::Instant;
 
