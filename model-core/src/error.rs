@@ -30,6 +30,13 @@ pub enum Error {
         message: String,
     },
 
+    /// A CSV file has a header row but no records, so it yields no rows for a data set.
+    #[error("`{path}` has a header row but no records; add at least one row below the header")]
+    EmptyCsv {
+        /// The file.
+        path: PathBuf,
+    },
+
     /// An integer id is outside the vocabulary of the input it is fed to.
     #[error(
         "input `{input}`, row {row}: id {id} is outside the vocabulary 0..{vocabulary}; \

@@ -19,17 +19,22 @@
 //!
 //! Errors name the file, the 1-based line (the header row is line 1) and the column by its
 //! header name, as [`Error::Csv`]. A file that cannot be opened or read gives [`Error::Io`].
+//!
+//! A file with a header row but no records reads as no rows with [`read_csv`], and as
+//! [`Error::EmptyCsv`] with [`Dataset::read_csv`], because a data set needs rows.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
+use std::marker::PhantomData;
 use std::num::IntErrorKind;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use csv::{DeserializeError, DeserializeErrorKind, ErrorKind, ReaderBuilder, StringRecord, Trim};
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 
+use super::Dataset;
 use crate::error::{Error, Result};
 
 /// Placeholder column for serde errors that do not name their field.
@@ -99,39 +104,144 @@ pub fn read_csv_from<R: DeserializeOwned, Rd: Read>(
 
 /// Reads all records of `reader` into rows. `path` names the input in errors.
 fn read_rows<R: DeserializeOwned, Rd: Read>(reader: Rd, path: &Path) -> Result<Vec<R>> {
-    let mut csv_reader = ReaderBuilder::new()
-        .trim(Trim::All)
-        .from_reader(LineTracker::new(reader));
-    let (headers, header_line) = read_header_row(&mut csv_reader, path)?;
-    let context = Context {
-        path,
-        headers: &headers,
-        header_line,
-    };
-    let checked_columns = columns_read_by::<R>(&headers);
-
+    let mut row_reader = RowReader::new(reader, path)?;
     let mut rows = Vec::new();
-    let mut record = StringRecord::new();
-    loop {
-        let has_record = csv_reader.read_record(&mut record);
-        // The record's start is known even when reading it failed.
-        let start = record
-            .position()
-            .map_or(csv_reader.position().byte(), csv::Position::byte);
-        let line = csv_reader.get_mut().line_at(start);
-        match has_record {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(error) => return Err(context.convert_csv_error(error, line, &record)),
-        }
-
-        let row = record
-            .deserialize::<R>(Some(&headers))
-            .map_err(|error| context.convert_csv_error(error, line, &record))?;
-        context.reject_non_finite(&record, &checked_columns, line)?;
+    while let Some(row) = row_reader.next_row()? {
         rows.push(row);
     }
     Ok(rows)
+}
+
+impl<I, O> Dataset<I, O> {
+    /// Reads the CSV file at `path` into a data set, turning each row of type `R` into an
+    /// input and a target with `to_pair`.
+    ///
+    /// The rules of [`read_csv`] apply.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_csv`], and [`Error::EmptyCsv`] when the file has a header row but no records.
+    pub fn read_csv<R: DeserializeOwned>(
+        path: impl AsRef<Path>,
+        to_pair: impl FnMut(R) -> (I, O),
+    ) -> Result<Self> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        read_dataset(file, path, to_pair)
+    }
+
+    /// Reads CSV text from `reader` into a data set as [`Dataset::read_csv`] does.
+    /// `source_name` names the input in errors.
+    ///
+    /// # Errors
+    ///
+    /// As [`Dataset::read_csv`].
+    pub fn read_csv_from<R: DeserializeOwned, Rd: Read>(
+        reader: Rd,
+        source_name: &str,
+        to_pair: impl FnMut(R) -> (I, O),
+    ) -> Result<Self> {
+        read_dataset(reader, Path::new(source_name), to_pair)
+    }
+}
+
+/// Reads all records of `reader` into a data set, rejecting an input without records.
+fn read_dataset<R: DeserializeOwned, Rd: Read, I, O>(
+    reader: Rd,
+    path: &Path,
+    mut to_pair: impl FnMut(R) -> (I, O),
+) -> Result<Dataset<I, O>> {
+    let mut row_reader = RowReader::new(reader, path)?;
+    let mut data = Dataset::default();
+    while let Some(row) = row_reader.next_row()? {
+        let (input, target) = to_pair(row);
+        data.inputs.push(input);
+        data.targets.push(target);
+    }
+    if data.inputs.is_empty() {
+        return Err(Error::EmptyCsv {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(data)
+}
+
+/// A reader of typed rows that reads one record at a time, so that a file of any size is read
+/// in bounded memory. It applies the rules of the module documentation.
+///
+/// After an error, the reader is not meant to be read further.
+pub(crate) struct RowReader<R, Rd> {
+    csv_reader: csv::Reader<LineTracker<Rd>>,
+    /// The name of the input in errors.
+    path: PathBuf,
+    headers: StringRecord,
+    /// The 1-based line of the header row.
+    header_line: u64,
+    /// The columns whose text is checked for NaN and infinity.
+    checked_columns: Vec<usize>,
+    /// The buffer of the last record read.
+    record: StringRecord,
+    row_type: PhantomData<fn() -> R>,
+}
+
+impl<R: DeserializeOwned, Rd: Read> RowReader<R, Rd> {
+    /// Reads the header row of `reader`. `path` names the input in errors.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when `reader` fails, and [`Error::Csv`] when the input has no header row.
+    pub(crate) fn new(reader: Rd, path: &Path) -> Result<Self> {
+        let mut csv_reader = ReaderBuilder::new()
+            .trim(Trim::All)
+            .from_reader(LineTracker::new(reader));
+        let (headers, header_line) = read_header_row(&mut csv_reader, path)?;
+        let checked_columns = columns_read_by::<R>(&headers);
+        Ok(Self {
+            csv_reader,
+            path: path.to_path_buf(),
+            headers,
+            header_line,
+            checked_columns,
+            record: StringRecord::new(),
+            row_type: PhantomData,
+        })
+    }
+
+    /// Reads the next record into a row, or returns `None` after the last record.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the underlying reader fails, and [`Error::Csv`], naming the line and
+    /// the column, when a record does not fit `R`.
+    pub(crate) fn next_row(&mut self) -> Result<Option<R>> {
+        let context = Context {
+            path: &self.path,
+            headers: &self.headers,
+            header_line: self.header_line,
+        };
+        let has_record = self.csv_reader.read_record(&mut self.record);
+        // The record's start is known even when reading it failed.
+        let start = self
+            .record
+            .position()
+            .map_or(self.csv_reader.position().byte(), csv::Position::byte);
+        let line = self.csv_reader.get_mut().line_at(start);
+        match has_record {
+            Ok(true) => {}
+            Ok(false) => return Ok(None),
+            Err(error) => return Err(context.convert_csv_error(error, line, &self.record)),
+        }
+
+        let row = self
+            .record
+            .deserialize::<R>(Some(&self.headers))
+            .map_err(|error| context.convert_csv_error(error, line, &self.record))?;
+        context.reject_non_finite(&self.record, &self.checked_columns, line)?;
+        Ok(Some(row))
+    }
 }
 
 /// Reads the header row and returns it with its line, rejecting an input that has none.
@@ -603,6 +713,29 @@ mod tests {
     fn header_only_gives_no_rows() {
         let rows: Vec<Sample> = read_text("x,label\n").expect("header-only CSV");
         assert!(rows.is_empty());
+    }
+
+    #[test]
+    fn dataset_from_header_only_is_rejected() {
+        let error = Dataset::<f64, u8>::read_csv_from("x,label\n".as_bytes(), "test.csv", |row: Sample| {
+            (row.x, row.label)
+        })
+        .unwrap_err();
+        assert!(matches!(error, Error::EmptyCsv { .. }), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "`test.csv` has a header row but no records; add at least one row below the header"
+        );
+    }
+
+    #[test]
+    fn dataset_reads_pairs_in_order() {
+        let data = Dataset::read_csv_from("x,label\n0.5,1\n-2,0\n".as_bytes(), "test.csv", |row: Sample| {
+            (row.x, row.label)
+        })
+        .expect("valid CSV");
+        assert_eq!(data.inputs(), [0.5, -2.0]);
+        assert_eq!(data.targets(), [1, 0]);
     }
 
     #[test]

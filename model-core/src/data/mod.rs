@@ -1,6 +1,7 @@
 //! Data sets, batching and CSV loading.
 
 pub mod csv;
+pub mod stream;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -83,6 +84,40 @@ impl<I: Clone, O: Clone> Dataset<I, O> {
     pub fn select(&self, indices: &[usize]) -> Self {
         indices.iter().map(|&i| (self.inputs[i].clone(), self.targets[i].clone())).collect()
     }
+}
+
+/// Returns how many of `rows` rows train when the last `fraction` of them is held out for
+/// validation: the first ⌊rows × (1 − fraction)⌋, as Keras's `validation_split` takes them.
+///
+/// # Errors
+///
+/// [`Error::EmptyData`] when there are no rows, and [`Error::InvalidOption`] when a nonzero
+/// `fraction` leaves no training rows or no validation rows. Keras raises an error in both
+/// cases too, so that a run never trains or validates on nothing without saying so.
+pub(crate) fn training_rows(rows: usize, fraction: f64) -> Result<usize> {
+    if rows == 0 {
+        return Err(Error::EmptyData { what: "the training set (after the validation split)" });
+    }
+    let training = (rows as f64 * (1.0 - fraction)).floor() as usize;
+    if training == 0 {
+        return Err(Error::InvalidOption {
+            option: "validation_split",
+            message: format!(
+                "{fraction:?} of {rows} rows leaves no training rows; pass more rows or a smaller \
+                 validation_split"
+            ),
+        });
+    }
+    if fraction > 0.0 && training >= rows {
+        return Err(Error::InvalidOption {
+            option: "validation_split",
+            message: format!(
+                "{fraction:?} of {rows} rows leaves no validation rows; pass a larger \
+                 validation_split, or 0 to train without validation"
+            ),
+        });
+    }
+    Ok(training)
 }
 
 impl<I, O> Default for Dataset<I, O> {

@@ -246,10 +246,7 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
     ) -> Result<History> {
         options.validate()?;
         self.optimizer.validate()?;
-        let train_len = (data.len() as f64 * (1.0 - options.validation_split)).floor() as usize;
-        if train_len == 0 {
-            return Err(Error::EmptyData { what: "the training set (after the validation split)" });
-        }
+        let train_len = crate::data::training_rows(data.len(), options.validation_split)?;
         let validation: Vec<usize> = (train_len..data.len()).collect();
         let mut order: Vec<usize> = (0..train_len).collect();
         self.check_rows(data, &(0..data.len()).collect::<Vec<_>>())?;
