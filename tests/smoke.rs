@@ -104,3 +104,30 @@ fn callback_stops_fit_early() {
     assert_eq!(history.epochs.len(), 2);
     assert_eq!(stop.batches_seen, 8);
 }
+
+model! {
+    /// Dropout and weight penalties in one model.
+    pub struct Regularized {
+        input team: Id<20>;
+        input x: [3];
+        let strength = Flatten(Embedding::<20, 2, L2<0.01>>(team));
+        let hidden = Dropout::<0.25>(Dense::<4, Relu, KernelL1L2<0.001, 0.01>, BiasL2<0.1>>(x));
+        output y = Dense::<1>(Concatenate(strength, hidden));
+    }
+}
+
+#[test]
+fn dropout_and_penalties_train() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let data: Dataset<RegularizedInput, RegularizedOutput> =
+        (0..200u32).map(|i| (RegularizedInput { team: i % 20, x: [i as f32 / 200.0, 0.5, -0.5] }, RegularizedOutput { y: [(i % 20) as f32 / 10.0] })).collect();
+    let train = |rng: &mut rand::rngs::StdRng| {
+        let mut model = Regularized::new(rng);
+        let history = model.compile(MeanSquaredError, Adam::new(0.01)).fit(&data, &Fit::epochs(3).batch_size(16).seed(3).verbose(false)).unwrap();
+        (model.predict(&data.inputs()[..4]).unwrap(), history)
+    };
+    let (first, history) = train(&mut rand::rngs::StdRng::seed_from_u64(5));
+    let (second, _) = train(&mut rng);
+    assert_eq!(first, second, "a seeded run with dropout repeats exactly");
+    assert!(history.epochs.iter().all(|epoch| epoch.train.penalty > 0.0));
+}

@@ -55,6 +55,13 @@ pub trait Network<T: Real>: Sized {
     /// [`Network::visit_params`].
     fn visit_named_params(&mut self, prefix: &str, visit: &mut dyn FnMut(&str, ParamMut<'_, T>));
 
+    /// The dropout mode and generator of a workspace, which `fit` turns on for its steps.
+    fn dropout_state(workspace: &mut Self::Workspace) -> &mut crate::layers::DropoutState;
+
+    /// Returns the sum of the weight penalties of every trainable weight, and, when
+    /// `add_gradient` is set, adds their gradients to the weight gradients.
+    fn penalty(&mut self, add_gradient: bool) -> f64;
+
     /// Calls `visit` on every weight tensor, read-only, with the path that
     /// [`Network::visit_named_params`] gives it, in the same order.
     fn visit_named_weights(&self, prefix: &str, visit: &mut dyn FnMut(&str, ParamRef<'_, T>));

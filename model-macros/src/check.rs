@@ -5,8 +5,8 @@ use proc_macro2::Span;
 use quote::{ToTokens, quote};
 use syn::Ident;
 
-use crate::model::{Activation, Kind, Model};
-use crate::parse::{GenericArg, LayerSyntax, Size};
+use crate::model::{Activation, Kind, Model, Penalty};
+use crate::parse::{Factor, GenericArg, LayerSyntax, Size};
 use crate::shape::{Dim, Shape};
 
 /// Where a call sits in the source, for spans.
@@ -40,6 +40,7 @@ pub fn layer_kind(layer: &LayerSyntax) -> syn::Result<Kind> {
     match (name.as_str(), simple) {
         ("Dense", true) => dense_kind(layer),
         ("Embedding", true) => embedding_kind(layer),
+        ("Dropout", true) => dropout_kind(layer),
         _ => submodel_kind(layer, &name),
     }
 }
@@ -52,13 +53,29 @@ fn dense_kind(layer: &LayerSyntax) -> syn::Result<Kind> {
     let units = positive_size(units, "Dense's number of units")?;
     let mut activation = None;
     let mut bias = true;
+    let (mut kernel_penalty, mut bias_penalty) = (None, None);
     for arg in &layer.args[1..] {
         match arg {
             GenericArg::Size(size) => {
                 return Err(syn::Error::new(size.span(), "Dense takes one size, its units; the input size comes from the value it is called on"));
             }
-            GenericArg::Rate(_) | GenericArg::OptionWith { .. } => {
-                return Err(syn::Error::new(arg.span(), "Dense takes its units, then options such as `Relu` or `NoBias`"));
+            GenericArg::Rate(_) => {
+                return Err(syn::Error::new(arg.span(), "Dense takes its units, then options such as `Relu`, `NoBias` or `KernelL2<0.01>`"));
+            }
+            GenericArg::OptionWith { name, factors } => {
+                let text = name.to_string();
+                let (target, kind) = if let Some(kind) = text.strip_prefix("Kernel") {
+                    (&mut kernel_penalty, kind)
+                } else if let Some(kind) = text.strip_prefix("Bias") {
+                    (&mut bias_penalty, kind)
+                } else {
+                    let options = ["KernelL1", "KernelL2", "KernelL1L2", "BiasL1", "BiasL2", "BiasL1L2"];
+                    let hint = suggestion(&text, &options).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
+                    return Err(syn::Error::new(name.span(), format!("unknown Dense penalty `{text}`; {hint}Dense accepts {}", options.join(", "))));
+                };
+                if target.replace(penalty(name, kind, factors)?).is_some() {
+                    return Err(syn::Error::new(name.span(), format!("Dense takes at most one {} penalty", if text.starts_with("Kernel") { "kernel" } else { "bias" })));
+                }
             }
             GenericArg::Option(ident) => {
                 let text = ident.to_string();
@@ -79,19 +96,58 @@ fn dense_kind(layer: &LayerSyntax) -> syn::Result<Kind> {
             }
         }
     }
-    Ok(Kind::Dense { units, activation: activation.unwrap_or(Activation::Linear), bias })
+    if let (Some(_), false) = (bias_penalty, bias) {
+        return Err(syn::Error::new(layer.span(), "Dense has a bias penalty but `NoBias`; remove one of them"));
+    }
+    Ok(Kind::Dense { units, activation: activation.unwrap_or(Activation::Linear), bias, kernel_penalty, bias_penalty })
+}
+
+/// Reads a penalty `L1<a>`, `L2<b>` or `L1L2<a, b>`; `name` is the full option for messages.
+fn penalty(name: &syn::Ident, kind: &str, factors: &[Factor]) -> syn::Result<Penalty> {
+    for factor in factors {
+        // A negative factor would reward large weights instead of penalizing them.
+        if factor.value < 0.0 || !factor.value.is_finite() {
+            return Err(syn::Error::new(factor.span, format!("penalty factor {} must be a finite number of at least 0", factor.value)));
+        }
+    }
+    match (kind, factors) {
+        ("L1", [l1]) => Ok(Penalty { l1: l1.value, l2: 0.0 }),
+        ("L2", [l2]) => Ok(Penalty { l1: 0.0, l2: l2.value }),
+        ("L1L2", [l1, l2]) => Ok(Penalty { l1: l1.value, l2: l2.value }),
+        ("L1" | "L2", _) => Err(syn::Error::new(name.span(), format!("`{name}` takes one factor, as in `{name}<0.01>`"))),
+        ("L1L2", _) => Err(syn::Error::new(name.span(), format!("`{name}` takes two factors, L1 then L2, as in `{name}<0.01, 0.01>`"))),
+        _ => Err(syn::Error::new(name.span(), format!("unknown penalty `{name}`; use L1, L2 or L1L2"))),
+    }
+}
+
+/// Reads `Dropout::<RATE>`, with the rate in [0, 1).
+fn dropout_kind(layer: &LayerSyntax) -> syn::Result<Kind> {
+    match layer.args.as_slice() {
+        [GenericArg::Rate(rate)] if (0.0..1.0).contains(&rate.value) => Ok(Kind::Dropout { rate: rate.value }),
+        [GenericArg::Rate(rate)] => Err(syn::Error::new(
+            rate.span,
+            format!("Dropout's rate must be in [0, 1), but it is {}; it is the share of values set to 0", rate.value),
+        )),
+        [GenericArg::Size(Size::Literal { value: 0, .. })] => Ok(Kind::Dropout { rate: 0.0 }),
+        [GenericArg::Size(size)] => Err(syn::Error::new(size.span(), "Dropout's rate must be in [0, 1), as in `Dropout::<0.5>`")),
+        [] => Err(syn::Error::new(layer.span(), "Dropout takes its rate, as in `Dropout::<0.5>`")),
+        [.., last] => Err(syn::Error::new(last.span(), "Dropout takes one rate, as in `Dropout::<0.5>`")),
+    }
 }
 
 fn embedding_kind(layer: &LayerSyntax) -> syn::Result<Kind> {
-    let usage = "Embedding takes a vocabulary size and a dimension, as in `Embedding::<10888, 1>`";
-    match layer.args.as_slice() {
-        [GenericArg::Size(vocabulary), GenericArg::Size(dim)] => Ok(Kind::Embedding {
-            vocabulary: positive_size(vocabulary, "Embedding's vocabulary")?,
-            dim: positive_size(dim, "Embedding's dimension")?,
-        }),
-        [] => Err(syn::Error::new(layer.span(), usage)),
-        [.., last] => Err(syn::Error::new(last.span(), usage)),
-    }
+    let usage = "Embedding takes a vocabulary size and a dimension, as in `Embedding::<10888, 1>`, then optionally a penalty such as `L2<0.001>`";
+    let (vocabulary, dim, rest) = match layer.args.as_slice() {
+        [GenericArg::Size(vocabulary), GenericArg::Size(dim), rest @ ..] => (vocabulary, dim, rest),
+        [] => return Err(syn::Error::new(layer.span(), usage)),
+        [.., last] => return Err(syn::Error::new(last.span(), usage)),
+    };
+    let penalty = match rest {
+        [] => None,
+        [GenericArg::OptionWith { name, factors }] => Some(self::penalty(name, &name.to_string(), factors)?),
+        [other, ..] => return Err(syn::Error::new(other.span(), usage)),
+    };
+    Ok(Kind::Embedding { vocabulary: positive_size(vocabulary, "Embedding's vocabulary")?, dim: positive_size(dim, "Embedding's dimension")?, penalty })
 }
 
 fn submodel_kind(layer: &LayerSyntax, name: &str) -> syn::Result<Kind> {
@@ -157,7 +213,7 @@ pub fn infer_call(layer: &str, kind: &Kind, first_input: Option<&Shape>, operand
             same_as_first_call(layer, first_input, value, shape, arg_span(0))?;
             Ok(Shape::Floats(vec![units.clone()]))
         }
-        Kind::Embedding { vocabulary, dim } => {
+        Kind::Embedding { vocabulary, dim, .. } => {
             let (value, shape) = single_operand(layer, operands, site)?;
             let Shape::Ids { vocabulary: input_vocabulary, len } = shape else {
                 return Err(syn::Error::new(
@@ -172,6 +228,11 @@ pub fn infer_call(layer: &str, kind: &Kind, first_input: Option<&Shape>, operand
                 ));
             }
             Ok(Shape::Floats(vec![len.clone().unwrap_or(Dim::Known(1)), dim.clone()]))
+        }
+        Kind::Dropout { .. } => {
+            let (value, shape) = single_operand(layer, operands, site)?;
+            floats(layer, value, shape, arg_span(0))?;
+            Ok(shape.clone())
         }
         Kind::Flatten => {
             let (value, shape) = single_operand(layer, operands, site)?;

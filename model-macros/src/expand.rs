@@ -59,6 +59,10 @@ fn sub_field(call: usize) -> Ident {
     format_ident!("__sub{}", call)
 }
 
+fn mask_field(call: usize) -> Ident {
+    format_ident!("__mask{}", call)
+}
+
 fn instance_field(instance: &Instance) -> Ident {
     Ident::new(&instance.label, Span::call_site())
 }
@@ -170,7 +174,7 @@ impl<'m> Generator<'m> {
                 let units = units.to_const_arg();
                 Some(quote!(::keramic::__model_core::layers::Dense<T, #input, #units>))
             }
-            Kind::Embedding { vocabulary, dim } => {
+            Kind::Embedding { vocabulary, dim, .. } => {
                 let vocabulary = vocabulary.to_const_arg();
                 let dim = dim.to_const_arg();
                 Some(quote!(::keramic::__model_core::layers::Embedding<T, #vocabulary, #dim>))
@@ -191,7 +195,7 @@ impl<'m> Generator<'m> {
                 let units = units.to_const_arg();
                 if *bias { quote!((#input * #units + #units)) } else { quote!((#input * #units)) }
             }
-            Kind::Embedding { vocabulary, dim } => {
+            Kind::Embedding { vocabulary, dim, .. } => {
                 let vocabulary = vocabulary.to_const_arg();
                 let dim = dim.to_const_arg();
                 quote!((#vocabulary * #dim))
@@ -296,6 +300,12 @@ impl<'m> Generator<'m> {
                     fields.push(quote!(#field: <#path<T> as ::keramic::__model_core::network::Network<T>>::Workspace,));
                     defaults.push(quote!(#field: ::core::default::Default::default(),));
                 }
+                Kind::Dropout { .. } => {
+                    let field = mask_field(index);
+                    let ty = self.value_type(call.output);
+                    fields.push(quote!(#field: #ty,));
+                    defaults.push(quote!(#field: ::core::default::Default::default(),));
+                }
                 _ => {}
             }
         }
@@ -307,12 +317,13 @@ impl<'m> Generator<'m> {
             #vis struct #workspace<T: ::keramic::__model_core::Real> {
                 #(#fields)*
                 __samples: usize,
+                __dropout: ::keramic::__model_core::layers::DropoutState,
             }
 
             #[automatically_derived]
             impl<T: ::keramic::__model_core::Real> ::core::default::Default for #workspace<T> {
                 fn default() -> Self {
-                    Self { #(#defaults)* __samples: 0 }
+                    Self { #(#defaults)* __samples: 0, __dropout: ::core::default::Default::default() }
                 }
             }
         }
@@ -433,6 +444,11 @@ impl<'m> Generator<'m> {
                 quote!(self.#field.forward(&ws.#x, &mut ws.#out);)
             }
             Kind::Flatten => quote!(),
+            Kind::Dropout { rate } => {
+                let mask = mask_field(index);
+                let x = &operands[0];
+                quote!(::keramic::__model_core::layers::dropout(#rate, &mut ws.__dropout, &ws.#x, &mut ws.#mask, &mut ws.#out);)
+            }
             Kind::Add => {
                 let operands = self.merge_operands(call, "Add", false);
                 quote!(::keramic::__model_core::layers::add(&[#(#operands),*], &mut ws.#out);)
@@ -466,6 +482,7 @@ impl<'m> Generator<'m> {
                 quote! {
                     #output_check
                     #count_check
+                    *<#path<T> as ::keramic::__model_core::network::Network<T>>::dropout_state(&mut ws.#sub) = ws.__dropout.fork();
                     #call_tokens;
                     ::keramic::__model_core::layers::resize_batch(&mut ws.#out, __samples);
                     ws.#out.copy_from(#path::<T>::__output(&ws.#sub));
@@ -569,6 +586,11 @@ impl<'m> Generator<'m> {
                 quote!(self.#field.backward(&ws.#x, &ws.#out_grad);)
             }
             Kind::Flatten => quote!(),
+            Kind::Dropout { .. } => {
+                let mask = mask_field(index);
+                let (x_grad, need) = (&grads[0], &needs[0]);
+                quote!(if #need { ::keramic::__model_core::layers::dropout_backward(&ws.#out_grad, &ws.#mask, &mut ws.#x_grad); })
+            }
             Kind::Add => {
                 let operand_grads = self.merge_operands(call, "Add", true);
                 let steps = operand_grads.iter().zip(&needs).map(|(grad, need)| quote!(if #need { *(#grad) += &ws.#out_grad; }));
@@ -794,6 +816,7 @@ impl<'m> Generator<'m> {
                 },
             }
         });
+        let penalties = weighted.iter().filter_map(|instance| self.penalty_tokens(instance));
         let named_weights = weighted.iter().map(|instance| {
             let field = instance_field(instance);
             let label = &instance.label;
@@ -881,6 +904,17 @@ impl<'m> Generator<'m> {
                     #(#named_visits)*
                 }
 
+                fn dropout_state(ws: &mut Self::Workspace) -> &mut ::keramic::__model_core::layers::DropoutState {
+                    &mut ws.__dropout
+                }
+
+                fn penalty(&mut self, add_gradient: bool) -> f64 {
+                    let mut __total = 0.0;
+                    #(#penalties)*
+                    let _ = add_gradient;
+                    __total
+                }
+
                 fn visit_named_weights(&self, prefix: &str, visit: &mut dyn ::core::ops::FnMut(&str, ::keramic::__model_core::param::ParamRef<'_, T>)) {
                     let _ = (&prefix, &visit);
                     #(#named_weights)*
@@ -902,6 +936,39 @@ impl<'m> Generator<'m> {
                 }
             }
         }
+    }
+
+    /// Adds the weight penalties of one instance to `__total`, and their gradients when
+    /// `add_gradient` is set. Frozen weights get none, as in Keras.
+    fn penalty_tokens(&self, instance: &Instance) -> Option<TokenStream> {
+        let field = instance_field(instance);
+        let regularizer = |penalty: &crate::model::Penalty| {
+            let (l1, l2) = (penalty.l1, penalty.l2);
+            quote!(::core::option::Option::Some(::keramic::__model_core::layers::Regularizer { l1: #l1, l2: #l2 }))
+        };
+        let none = quote!(::core::option::Option::None);
+        let (kernel, bias) = match &instance.kind {
+            Kind::Submodel { path } => {
+                return Some(quote!(__total += <#path<T> as ::keramic::__model_core::network::Network<T>>::penalty(&mut self.#field, add_gradient);));
+            }
+            Kind::Dense { kernel_penalty, bias_penalty, .. } if kernel_penalty.is_some() || bias_penalty.is_some() => {
+                (kernel_penalty.as_ref().map_or(none.clone(), regularizer), bias_penalty.as_ref().map_or(none.clone(), regularizer))
+            }
+            Kind::Embedding { penalty: Some(penalty), .. } => (regularizer(penalty), none.clone()),
+            _ => return None,
+        };
+        Some(quote! {
+            self.#field.visit_params(&mut |__param| {
+                let __regularizer: ::core::option::Option<::keramic::__model_core::layers::Regularizer> = match __param.name {
+                    "bias" => #bias,
+                    _ => #kernel,
+                };
+                if let (::core::option::Option::Some(__regularizer), true) = (__regularizer, __param.trainable) {
+                    let __grad = if add_gradient { ::core::option::Option::Some(&mut *__param.grad) } else { ::core::option::Option::None };
+                    __total += __regularizer.apply(__param.value, __grad);
+                }
+            });
+        })
     }
 
     fn load_input(&self, input: &crate::model::Input) -> TokenStream {

@@ -81,9 +81,17 @@ impl Activation {
     ];
 }
 
+/// A weight penalty `l1 · Σ|w| + l2 · Σw²`, as Keras's regularizers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Penalty {
+    pub l1: f64,
+    pub l2: f64,
+}
+
 pub enum Kind {
-    Dense { units: Dim, activation: Activation, bias: bool },
-    Embedding { vocabulary: Dim, dim: Dim },
+    Dense { units: Dim, activation: Activation, bias: bool, kernel_penalty: Option<Penalty>, bias_penalty: Option<Penalty> },
+    Embedding { vocabulary: Dim, dim: Dim, penalty: Option<Penalty> },
+    Dropout { rate: f64 },
     Flatten,
     Add,
     Subtract,
@@ -101,12 +109,13 @@ impl Instance {
 }
 
 impl Kind {
-    pub const LAYER_NAMES: [&'static str; 7] = ["Dense", "Embedding", "Flatten", "Add", "Subtract", "Multiply", "Concatenate"];
+    pub const LAYER_NAMES: [&'static str; 8] = ["Dense", "Embedding", "Dropout", "Flatten", "Add", "Subtract", "Multiply", "Concatenate"];
 
     pub fn name(&self) -> String {
         match self {
             Kind::Dense { .. } => "Dense".into(),
             Kind::Embedding { .. } => "Embedding".into(),
+            Kind::Dropout { .. } => "Dropout".into(),
             Kind::Flatten => "Flatten".into(),
             Kind::Add => "Add".into(),
             Kind::Subtract => "Subtract".into(),

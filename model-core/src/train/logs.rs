@@ -9,6 +9,10 @@ pub struct Evaluation {
     pub loss: f64,
     /// One entry per output, in declaration order.
     pub outputs: Vec<OutputScores>,
+    /// The weight penalties (L1, L2), kept apart from `loss`: training minimizes
+    /// `loss + penalty`. During fit it is the mean over the epoch's steps; `evaluate` gives
+    /// the penalty of the current weights. 0 for a model without penalties.
+    pub penalty: f64,
 }
 
 impl Evaluation {
@@ -56,11 +60,12 @@ pub(crate) struct ScoreTotals {
     rows: usize,
     losses: Vec<f64>,
     correct: Vec<Option<usize>>,
+    penalty: f64,
 }
 
 impl ScoreTotals {
     pub(crate) fn new(outputs: usize) -> Self {
-        ScoreTotals { rows: 0, losses: vec![0.0; outputs], correct: vec![None; outputs] }
+        ScoreTotals { rows: 0, losses: vec![0.0; outputs], correct: vec![None; outputs], penalty: 0.0 }
     }
 
     pub(crate) fn add(&mut self, k: usize, loss: f64, accuracy: Option<(usize, usize)>, rows: usize) {
@@ -71,6 +76,11 @@ impl ScoreTotals {
         if let Some((correct, _)) = accuracy {
             *self.correct[k].get_or_insert(0) += correct;
         }
+    }
+
+    /// Adds the weight penalty of a step over `rows` rows.
+    pub(crate) fn add_penalty(&mut self, penalty: f64, rows: usize) {
+        self.penalty += penalty * rows as f64;
     }
 
     /// The mean total loss so far, without building an [`Evaluation`].
@@ -93,7 +103,7 @@ impl ScoreTotals {
                 accuracy: self.correct[k].map(|correct| correct as f64 / rows),
             });
         }
-        Evaluation { loss: total, outputs }
+        Evaluation { loss: total, outputs, penalty: self.penalty / rows }
     }
 }
 

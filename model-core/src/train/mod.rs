@@ -29,6 +29,10 @@ use crate::network::Network;
 use crate::optim::Optimizer;
 use logs::{ScoreTotals, format_epoch};
 
+/// Mixed into the fit seed for dropout masks, so that they do not repeat the shuffling's
+/// random numbers.
+const DROPOUT_SEED_OFFSET: u64 = 0x9e37_79b9_7f4a_7c15;
+
 /// Methods every generated model has: compiling for training, and prediction.
 pub trait NetworkExt<T: Real>: Network<T> {
     /// Pairs the model with one loss per output and an optimizer, ready to [`Training::fit`].
@@ -252,6 +256,8 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
         self.check_rows(data, &(0..data.len()).collect::<Vec<_>>())?;
 
         let mut rng = StdRng::seed_from_u64(options.seed);
+        // Dropout masks come from the fit seed, so that a seeded run repeats exactly.
+        M::dropout_state(&mut self.workspace).reseed(options.seed ^ DROPOUT_SEED_OFFSET);
         let mut history = History::default();
         let batches = train_len.div_ceil(options.batch_size);
         for epoch in 1..=options.epochs {
@@ -317,6 +323,8 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
 
     fn evaluate_rows(&mut self, data: &Dataset<M::Input, M::Output>, rows: &[usize]) -> Result<Evaluation> {
         let mut totals = ScoreTotals::new(M::OUTPUT_NAMES.len());
+        M::dropout_state(&mut self.workspace).training = false;
+        totals.add_penalty(self.model.penalty(false), rows.len());
         for indices in rows.chunks(4096) {
             M::load_inputs(&mut self.workspace, data.inputs(), indices)?;
             self.load_targets(data, indices)?;
@@ -363,6 +371,7 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
     fn scored_step(&mut self, data: &Dataset<M::Input, M::Output>, indices: &[usize], mut totals: Option<&mut ScoreTotals>) -> Result<f64> {
         M::load_inputs(&mut self.workspace, data.inputs(), indices)?;
         self.load_targets(data, indices)?;
+        M::dropout_state(&mut self.workspace).training = true;
         self.model.forward(&mut self.workspace);
 
         let mut total = 0.0;
@@ -385,6 +394,11 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
 
         self.model.zero_grads();
         self.model.backward(&mut self.workspace, &self.seeds, &self.kinds);
+        let penalty = self.model.penalty(true);
+        total += penalty;
+        if let Some(totals) = totals.as_deref_mut() {
+            totals.add_penalty(penalty, indices.len());
+        }
         // Checked before the update too: a finite loss can still overflow a gradient in f32.
         if let Some(value) = self.first_non_finite_gradient() {
             return Err(Error::NonFiniteGradient { value, epoch: 0, batch: 0 });
