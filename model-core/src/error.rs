@@ -135,7 +135,135 @@ pub enum Error {
         /// The 1-based batch within the epoch.
         batch: usize,
     },
+
+    /// A file could not be created, written or renamed into place.
+    #[error("cannot write `{path}`: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+
+    /// Weights or a checkpoint could not be encoded as safetensors, for example because the
+    /// header would exceed the 100 MB limit of the format's reference implementation.
+    #[error("cannot encode {what} as safetensors: {message}")]
+    Encode {
+        /// What was encoded: `the weights` or `the checkpoint`.
+        what: &'static str,
+        /// The encoder's error.
+        message: String,
+    },
+
+    /// Bytes that should be a safetensors file are truncated, corrupted or not safetensors at all.
+    #[error("{} is not a valid safetensors file: {message}", describe_origin(.path))]
+    InvalidSafetensors {
+        /// The file, or `None` for bytes given in memory.
+        path: Option<PathBuf>,
+        /// What is wrong, for example a header length larger than the file.
+        message: String,
+    },
+
+    /// A tensor of a weights or checkpoint file does not match the model. Nothing was loaded.
+    #[error("{} does not match the model: {mismatch}; the model is unchanged", describe_origin(.path))]
+    TensorMismatch {
+        /// The file, or `None` for bytes given in memory.
+        path: Option<PathBuf>,
+        /// The first mismatch found.
+        mismatch: TensorMismatch,
+    },
+
+    /// A checkpoint's epoch or optimizer state does not fit the training it is loaded into.
+    /// Nothing was loaded.
+    #[error("{} cannot be restored: {message}; the model and the optimizer are unchanged", describe_origin(.path))]
+    CheckpointMismatch {
+        /// The file, or `None` for bytes given in memory.
+        path: Option<PathBuf>,
+        /// What does not fit, for example an Adam checkpoint loaded into SGD.
+        message: String,
+    },
+
+    /// An optimizer cannot export or import its state, so it cannot be checkpointed.
+    #[error(
+        "the optimizer `{optimizer}` does not support checkpoints; implement \
+         `Optimizer::export_state` and `Optimizer::import_state` for it"
+    )]
+    CheckpointUnsupported {
+        /// The optimizer's type name.
+        optimizer: &'static str,
+    },
 }
+
+/// How the tensors of a safetensors file differ from the weights of a model.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TensorMismatch {
+    /// The model has a weight that the file lacks.
+    #[error("tensor `{name}` is missing; the model expects shape {}", format_shape(.expected))]
+    Missing {
+        /// The weight's path, for example `score_diff.kernel`.
+        name: String,
+        /// The model's shape of the weight.
+        expected: Vec<usize>,
+    },
+
+    /// The file has a tensor that the model has no weight for.
+    #[error("tensor `{name}` of shape {} is not a weight of the model", format_shape(.found))]
+    Unexpected {
+        /// The tensor's name in the file.
+        name: String,
+        /// The tensor's shape in the file.
+        found: Vec<usize>,
+    },
+
+    /// A tensor has another shape than the model's weight of the same name.
+    #[error(
+        "tensor `{name}` has shape {} but the model expects {}",
+        format_shape(.found),
+        format_shape(.expected)
+    )]
+    Shape {
+        /// The weight's path.
+        name: String,
+        /// The model's shape.
+        expected: Vec<usize>,
+        /// The file's shape.
+        found: Vec<usize>,
+    },
+
+    /// A tensor has another element type than the model computes in.
+    #[error("tensor `{name}` has dtype {found} but the model expects {expected}")]
+    Dtype {
+        /// The weight's path.
+        name: String,
+        /// The safetensors dtype of the model's scalar: `F32` or `F64`.
+        expected: String,
+        /// The file's dtype.
+        found: String,
+    },
+
+    /// Two weights of the model have the same path, so a file cannot tell them apart.
+    #[error("two weights of the model are both named `{name}`")]
+    Duplicate {
+        /// The repeated path.
+        name: String,
+    },
+}
+
+/// Formats a shape in Keras's notation, for example `[3, 1]`.
+fn format_shape(dims: &[usize]) -> String {
+    let dims: Vec<String> = dims.iter().map(ToString::to_string).collect();
+    format!("[{}]", dims.join(", "))
+}
+
+/// Names the origin of safetensors bytes in a message: the file, or the bytes in memory.
+fn describe_origin(path: &Option<PathBuf>) -> String {
+    match path {
+        Some(path) => format!("`{}`", path.display()),
+        None => "the in-memory data".to_owned(),
+    }
+}
+
 
 /// The result type of keramic's fallible operations.
 pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -8,6 +8,8 @@
 //! `Adam::new(0.01)` leaves `T` to inference, which takes it from the model the optimizer is
 //! passed to.
 
+use std::collections::BTreeMap;
+
 use crate::{Error, Real};
 
 /// An optimizer that updates parameter tensors from their gradients.
@@ -39,6 +41,50 @@ pub trait Optimizer<T: Real>: Send {
     ///
     /// Returns [`Error::InvalidOption`] naming the first invalid hyperparameter.
     fn validate(&self) -> Result<(), Error>;
+
+    /// Returns the hyperparameters, the step count and the per-tensor state, for a checkpoint.
+    ///
+    /// # Errors
+    ///
+    /// The default implementation returns [`Error::CheckpointUnsupported`]. [`Sgd`] and
+    /// [`Adam`] never fail.
+    fn export_state(&self) -> Result<OptimizerState<T>, Error> {
+        Err(Error::CheckpointUnsupported { optimizer: core::any::type_name::<Self>() })
+    }
+
+    /// Replaces the hyperparameters (the learning rate included), the step count and the
+    /// per-tensor state with `state`, as [`Optimizer::export_state`] returned it.
+    ///
+    /// The whole state is checked first, so on error the optimizer is unchanged. The lengths
+    /// of the per-tensor buffers are not checked against the model. The caller checks them,
+    /// because only the caller has the tensors behind the slots.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CheckpointMismatch`] when `state` belongs to another kind of optimizer, lacks a
+    /// hyperparameter or a buffer, has unknown ones, or has invalid hyperparameters. The
+    /// default implementation returns [`Error::CheckpointUnsupported`].
+    fn import_state(&mut self, state: OptimizerState<T>) -> Result<(), Error> {
+        let _ = state;
+        Err(Error::CheckpointUnsupported { optimizer: core::any::type_name::<Self>() })
+    }
+}
+
+/// A snapshot of an optimizer, as checkpoints store it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OptimizerState<T> {
+    /// The kind of optimizer, `adam` or `sgd`, so that a state is never imported into
+    /// another kind.
+    pub kind: String,
+    /// Every hyperparameter by its Keras name: `learning_rate` and `momentum` for SGD;
+    /// `learning_rate`, `beta_1`, `beta_2` and `epsilon` for Adam.
+    pub hyperparameters: BTreeMap<String, f64>,
+    /// The number of steps taken: Adam's `t`. SGD does not count steps and exports 0.
+    pub step: u64,
+    /// The buffers of each slot that has state, by slot, then by buffer name: `m` and `v`
+    /// for Adam, `velocity` for SGD with momentum. Slots are numbered as in
+    /// [`Optimizer::update`].
+    pub slots: BTreeMap<usize, BTreeMap<String, Vec<T>>>,
 }
 
 /// Stochastic gradient descent with optional momentum, as Keras's `SGD`.
@@ -116,6 +162,39 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
 
     fn set_learning_rate(&mut self, learning_rate: f64) {
         self.learning_rate = learning_rate;
+    }
+
+    fn export_state(&self) -> Result<OptimizerState<T>, Error> {
+        let hyperparameters = [("learning_rate", self.learning_rate), ("momentum", self.momentum)];
+        let slots = self.velocities.iter().enumerate().filter_map(|(slot, velocity)| {
+            let velocity = velocity.as_ref()?;
+            Some((slot, BTreeMap::from([(SGD_VELOCITY.to_owned(), velocity.clone())])))
+        });
+        Ok(OptimizerState {
+            kind: SGD_KIND.to_owned(),
+            hyperparameters: hyperparameters.into_iter().map(|(name, value)| (name.to_owned(), value)).collect(),
+            step: 0,
+            slots: slots.collect(),
+        })
+    }
+
+    fn import_state(&mut self, mut state: OptimizerState<T>) -> Result<(), Error> {
+        check_kind(&state, SGD_KIND)?;
+        let mut hyperparameters = take_hyperparameters(&mut state, &["learning_rate", "momentum"])?;
+        let restored = Sgd {
+            learning_rate: hyperparameters.remove("learning_rate").unwrap_or_default(),
+            momentum: hyperparameters.remove("momentum").unwrap_or_default(),
+            velocities: Vec::new(),
+        };
+        restored.validate().map_err(|error| mismatch(format!("its SGD settings are invalid: {error}")))?;
+
+        let mut velocities = Vec::new();
+        for (slot, buffers) in state.slots {
+            let [velocity] = take_buffers(slot, buffers, [SGD_VELOCITY])?;
+            *slot_state(&mut velocities, slot, Vec::new) = velocity;
+        }
+        *self = Sgd { velocities, ..restored };
+        Ok(())
     }
 }
 
@@ -258,6 +337,118 @@ impl<T: Real> Optimizer<T> for Adam<T> {
     fn set_learning_rate(&mut self, learning_rate: f64) {
         self.learning_rate = learning_rate;
     }
+
+    fn export_state(&self) -> Result<OptimizerState<T>, Error> {
+        let hyperparameters = [
+            ("learning_rate", self.learning_rate),
+            ("beta_1", self.beta_1),
+            ("beta_2", self.beta_2),
+            ("epsilon", self.epsilon),
+        ];
+        let slots = self.moments.iter().enumerate().filter_map(|(slot, moments)| {
+            let moments = moments.as_ref()?;
+            let buffers = [(ADAM_FIRST_MOMENT, &moments.first), (ADAM_SECOND_MOMENT, &moments.second)];
+            Some((slot, buffers.into_iter().map(|(name, buffer)| (name.to_owned(), buffer.clone())).collect()))
+        });
+        Ok(OptimizerState {
+            kind: ADAM_KIND.to_owned(),
+            hyperparameters: hyperparameters.into_iter().map(|(name, value)| (name.to_owned(), value)).collect(),
+            step: self.step,
+            slots: slots.collect(),
+        })
+    }
+
+    fn import_state(&mut self, mut state: OptimizerState<T>) -> Result<(), Error> {
+        check_kind(&state, ADAM_KIND)?;
+        let names = ["learning_rate", "beta_1", "beta_2", "epsilon"];
+        let mut hyperparameters = take_hyperparameters(&mut state, &names)?;
+        let mut take = |name: &str| hyperparameters.remove(name).unwrap_or_default();
+        let restored = Adam {
+            learning_rate: take("learning_rate"),
+            beta_1: take("beta_1"),
+            beta_2: take("beta_2"),
+            epsilon: take("epsilon"),
+            step: state.step,
+            moments: Vec::new(),
+        };
+        restored.validate().map_err(|error| mismatch(format!("its Adam settings are invalid: {error}")))?;
+
+        let mut moments = Vec::new();
+        for (slot, buffers) in state.slots {
+            let [first, second] = take_buffers(slot, buffers, [ADAM_FIRST_MOMENT, ADAM_SECOND_MOMENT])?;
+            if first.len() != second.len() {
+                return Err(mismatch(format!(
+                    "slot {slot} has a first moment of {} values but a second moment of {}",
+                    first.len(),
+                    second.len()
+                )));
+            }
+            *slot_state(&mut moments, slot, || Moments { first: Vec::new(), second: Vec::new() }) =
+                Moments { first, second };
+        }
+        *self = Adam { moments, ..restored };
+        Ok(())
+    }
+}
+
+/// The [`OptimizerState::kind`] of [`Sgd`].
+const SGD_KIND: &str = "sgd";
+/// The [`OptimizerState::kind`] of [`Adam`].
+const ADAM_KIND: &str = "adam";
+/// The name of SGD's per-tensor velocity `u` in [`OptimizerState::slots`].
+const SGD_VELOCITY: &str = "velocity";
+/// The name of Adam's first moment `m` in [`OptimizerState::slots`].
+const ADAM_FIRST_MOMENT: &str = "m";
+/// The name of Adam's second moment `v` in [`OptimizerState::slots`].
+const ADAM_SECOND_MOMENT: &str = "v";
+
+/// Returns the error for a state that does not fit the optimizer it is imported into.
+fn mismatch(message: String) -> Error {
+    Error::CheckpointMismatch { path: None, message }
+}
+
+fn check_kind<T>(state: &OptimizerState<T>, expected: &str) -> Result<(), Error> {
+    if state.kind == expected {
+        Ok(())
+    } else {
+        Err(mismatch(format!(
+            "it contains the state of the optimizer `{}`, but the training uses `{expected}`",
+            state.kind
+        )))
+    }
+}
+
+/// Takes the hyperparameters out of `state`, checking that it has exactly `names`.
+fn take_hyperparameters<T>(state: &mut OptimizerState<T>, names: &[&str]) -> Result<BTreeMap<String, f64>, Error> {
+    let hyperparameters = core::mem::take(&mut state.hyperparameters);
+    if let Some(missing) = names.iter().find(|name| !hyperparameters.contains_key(**name)) {
+        return Err(mismatch(format!("the `{}` state lacks the hyperparameter `{missing}`", state.kind)));
+    }
+    if let Some(unknown) = hyperparameters.keys().find(|name| !names.contains(&name.as_str())) {
+        return Err(mismatch(format!("the `{}` state has an unknown hyperparameter `{unknown}`", state.kind)));
+    }
+    Ok(hyperparameters)
+}
+
+/// Takes the buffers `names` of one slot, checking that the slot has exactly those.
+fn take_buffers<T, const N: usize>(
+    slot: usize,
+    mut buffers: BTreeMap<String, Vec<T>>,
+    names: [&str; N],
+) -> Result<[Vec<T>; N], Error> {
+    let mut taken = Vec::with_capacity(N);
+    for name in names {
+        match buffers.remove(name) {
+            Some(buffer) => taken.push(buffer),
+            None => return Err(mismatch(format!("slot {slot} lacks the buffer `{name}`"))),
+        }
+    }
+    if let Some(unknown) = buffers.keys().next() {
+        return Err(mismatch(format!("slot {slot} has an unknown buffer `{unknown}`")));
+    }
+    taken
+        .try_into()
+        .map_err(|_| mismatch(format!("slot {slot} has the wrong number of buffers")))
 }
 
 /// Returns the state of `slot`, creating it with `create` on the slot's first use.
@@ -489,6 +680,74 @@ mod tests {
             invalid_option(Sgd::<f32>::new(f64::INFINITY).validate()),
             "learning_rate"
         );
+    }
+
+    #[test]
+    fn adam_state_round_trip() {
+        let mut adam = Adam::<f64>::new(0.01).beta_1(0.8);
+        let mut w = [1.0, -2.0];
+        for grad in [[0.5, -0.25], [0.125, 1.0]] {
+            adam.begin_step();
+            adam.update(1, &mut w, &grad);
+        }
+        let state = adam.export_state().unwrap();
+        assert_eq!(state.kind, "adam");
+        assert_eq!(state.step, 2);
+        assert_eq!(state.hyperparameters["beta_1"], 0.8);
+        assert_eq!(state.slots.keys().copied().collect::<Vec<_>>(), [1]);
+
+        // The restored optimizer takes the same next step as the original.
+        let mut restored = Adam::<f64>::new(0.5);
+        restored.import_state(state).unwrap();
+        let mut restored_w = w;
+        for (optimizer, weights) in [(&mut adam, &mut w), (&mut restored, &mut restored_w)] {
+            optimizer.begin_step();
+            optimizer.update(1, weights, &[0.75, -0.5]);
+        }
+        assert_eq!(restored_w.map(f64::to_bits), w.map(f64::to_bits));
+    }
+
+    #[test]
+    fn sgd_state_round_trip() {
+        let mut sgd = Sgd::<f32>::new(0.1).momentum(0.9);
+        let mut w = [1.0f32];
+        sgd.update(0, &mut w, &[2.0]);
+        let state = sgd.export_state().unwrap();
+        assert_eq!(state.slots[&0]["velocity"], [-0.2f32]);
+
+        let mut restored = Sgd::<f32>::new(0.3);
+        restored.import_state(state).unwrap();
+        let mut restored_w = w;
+        sgd.update(0, &mut w, &[1.0]);
+        restored.update(0, &mut restored_w, &[1.0]);
+        assert_eq!(restored_w, w);
+    }
+
+    #[test]
+    fn import_rejects_bad_state_unchanged() {
+        let mut sgd = Sgd::<f32>::new(0.1).momentum(0.5);
+        sgd.update(0, &mut [1.0], &[1.0]);
+        let adam_state = Adam::<f32>::new(0.01).export_state().unwrap();
+
+        let mut missing = sgd.export_state().unwrap();
+        missing.hyperparameters.remove("momentum");
+        let mut unknown_buffer = sgd.export_state().unwrap();
+        unknown_buffer.slots.entry(0).or_default().insert("m".to_owned(), vec![0.0]);
+        let mut invalid = sgd.export_state().unwrap();
+        invalid.hyperparameters.insert("momentum".to_owned(), 2.0);
+
+        let cases = [
+            (adam_state, "the state of the optimizer `adam`"),
+            (missing, "lacks the hyperparameter `momentum`"),
+            (unknown_buffer, "unknown buffer `m`"),
+            (invalid, "momentum: must be in [0, 1], got 2"),
+        ];
+        for (state, expected) in cases {
+            let mut target = sgd.clone();
+            let error = target.import_state(state).unwrap_err();
+            assert!(error.to_string().contains(expected), "{error}");
+            assert_eq!(target.export_state().unwrap(), sgd.export_state().unwrap(), "after: {error}");
+        }
     }
 
     #[test]
