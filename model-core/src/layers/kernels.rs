@@ -4,8 +4,10 @@
 //! index `l` runs along contiguous memory of `A`, so the loop over `l` becomes vector
 //! instructions, and `B(k, t)` is broadcast to all lanes. A block of `W × S` elements of `C`
 //! stays in registers while `k` runs. Each element is summed over `k` in increasing order,
-//! whatever the block sizes, so results do not depend on the instruction set picked at run
-//! time except through fused multiply-add rounding.
+//! except in the generic code's blocks of a single lane, which sum 4 interleaved partial sums.
+//! Which blocks run depends on the matrix sizes and the instruction set alone, so a sample's
+//! result does not depend on the batch it is in, nor the sums on the number of threads. The
+//! instruction set can change the last bits of a result.
 //!
 //! The instruction set is detected once: AVX-512 (with FMA), AVX2 with FMA, or the compiler's
 //! baseline.
@@ -214,8 +216,8 @@ mod isa {
         })
     }
 
-    /// Runs the blocks of 64 lanes with explicit AVX-512 registers and the edges with the
-    /// generic blocks. The sums are the same as the generic code's, element by element.
+    /// Runs the blocks of 64 lanes, then of 16 lanes or fewer, with explicit AVX-512
+    /// registers. Every element sums over `k` in increasing order.
     #[target_feature(enable = "avx512f,avx2,fma")]
     unsafe fn multiply_f32_avx512(product: Product<'_, f32>) {
         const W: usize = 64;
@@ -233,17 +235,81 @@ mod isa {
             }
             l += W;
         }
-        while l + 16 <= product.lanes {
-            unsafe { super::columns_of_block::<f32, true, 16, 4>(&product, l) };
-            l += 16;
-        }
-        while l + 4 <= product.lanes {
-            unsafe { super::columns_of_block::<f32, true, 4, 4>(&product, l) };
-            l += 4;
-        }
+        // The remaining lanes in one register per column, the last one masked.
         while l < product.lanes {
-            unsafe { super::columns_of_block::<f32, true, 1, 4>(&product, l) };
-            l += 1;
+            let width = (product.lanes - l).min(16);
+            let mask = if width == 16 { u16::MAX } else { (1u16 << width) - 1 };
+            let mut t = 0;
+            while t + 4 <= product.columns {
+                unsafe { block16_f32_avx512::<4>(&product, l, t, mask) };
+                t += 4;
+            }
+            while t < product.columns {
+                unsafe { block16_f32_avx512::<1>(&product, l, t, mask) };
+                t += 1;
+            }
+            l += width;
+        }
+    }
+
+    /// Computes the block of up to 16 lanes × `S` columns at `(l, t)`, the lanes set in
+    /// `mask`, in `S` registers. Masked loads never touch the lanes outside the mask.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[inline]
+    unsafe fn block16_f32_avx512<const S: usize>(product: &Product<'_, f32>, l: usize, t: usize, mask: u16) {
+        use core::arch::x86_64::*;
+        let c = product.c.as_ptr().cast_mut();
+        let width = mask.count_ones() as usize;
+        // SAFETY: the caller keeps the block and its unmasked lanes inside the checked ranges.
+        unsafe {
+            let load_c = |s: usize| match product.start {
+                Start::Accumulate if product.c_l == 1 => _mm512_maskz_loadu_ps(mask, c.add(l + (t + s) * product.c_t)),
+                Start::Accumulate => {
+                    let mut lanes = [0.0f32; 16];
+                    for (i, lane) in lanes.iter_mut().enumerate().take(width) {
+                        *lane = *c.add((l + i) * product.c_l + (t + s) * product.c_t);
+                    }
+                    _mm512_loadu_ps(lanes.as_ptr())
+                }
+                Start::Bias(Some(bias)) => _mm512_maskz_loadu_ps(mask, bias.as_ptr().add(l)),
+                Start::Bias(None) => _mm512_setzero_ps(),
+            };
+            let a = product.a.as_ptr().add(l);
+            let b = product.b.as_ptr().add(t * product.b_t);
+            let mut acc = [_mm512_setzero_ps(); S];
+            if S == 4 {
+                let (mut c0, mut c1, mut c2, mut c3) = (load_c(0), load_c(1), load_c(2), load_c(3));
+                for k in 0..product.depth {
+                    let a_values = _mm512_maskz_loadu_ps(mask, a.add(k * product.a_k));
+                    let b_row = b.add(k * product.b_k);
+                    c0 = _mm512_fmadd_ps(_mm512_set1_ps(*b_row), a_values, c0);
+                    c1 = _mm512_fmadd_ps(_mm512_set1_ps(*b_row.add(product.b_t)), a_values, c1);
+                    c2 = _mm512_fmadd_ps(_mm512_set1_ps(*b_row.add(2 * product.b_t)), a_values, c2);
+                    c3 = _mm512_fmadd_ps(_mm512_set1_ps(*b_row.add(3 * product.b_t)), a_values, c3);
+                }
+                acc.copy_from_slice(&[c0, c1, c2, c3][..S]);
+            } else {
+                for (s, value) in acc.iter_mut().enumerate() {
+                    let mut sum = load_c(s);
+                    let b = b.add(s * product.b_t);
+                    for k in 0..product.depth {
+                        let a_values = _mm512_maskz_loadu_ps(mask, a.add(k * product.a_k));
+                        sum = _mm512_fmadd_ps(_mm512_set1_ps(*b.add(k * product.b_k)), a_values, sum);
+                    }
+                    *value = sum;
+                }
+            }
+            for (s, &value) in acc.iter().enumerate() {
+                if product.c_l == 1 {
+                    _mm512_mask_storeu_ps(c.add(l + (t + s) * product.c_t), mask, value);
+                } else {
+                    let mut lanes = [0.0f32; 16];
+                    _mm512_storeu_ps(lanes.as_mut_ptr(), value);
+                    for (i, &lane) in lanes.iter().enumerate().take(width) {
+                        *c.add((l + i) * product.c_l + (t + s) * product.c_t) = lane;
+                    }
+                }
+            }
         }
     }
 
@@ -420,6 +486,22 @@ unsafe fn block<T: Real, const FMA: bool, const W: usize, const S: usize>(produc
         }
         let a = product.a.as_ptr().add(l);
         let b = product.b.as_ptr().add(t * product.b_t);
+        if W == 1 {
+            // One lane: a chain of `depth` dependent multiply-adds would wait on each other's
+            // latency, so 4 partial sums over k modulo 4 run side by side. This holds for
+            // every block width S, so a column's result does not depend on its block.
+            for (s, column) in acc.iter_mut().enumerate() {
+                let b = b.add(s * product.b_t);
+                let mut partial = [T::zero(); 4];
+                for k in 0..product.depth {
+                    let term = *a.add(k * product.a_k);
+                    partial[k % 4] = multiply_add::<T, FMA>(*b.add(k * product.b_k), term, partial[k % 4]);
+                }
+                column[0] += (partial[0] + partial[1]) + (partial[2] + partial[3]);
+                *c.add(l * product.c_l + (t + s) * product.c_t) = column[0];
+            }
+            return;
+        }
         for k in 0..product.depth {
             let a_row = &*a.add(k * product.a_k).cast::<[T; W]>();
             let b_row = b.add(k * product.b_k);
