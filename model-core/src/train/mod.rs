@@ -16,8 +16,6 @@ pub use schedule::{ReduceLrOnPlateau, StepDecay};
 
 use std::time::Instant;
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use crate::Real;
@@ -255,18 +253,22 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
         let mut order: Vec<usize> = (0..train_len).collect();
         self.check_rows(data, &(0..data.len()).collect::<Vec<_>>())?;
 
-        let mut rng = StdRng::seed_from_u64(options.seed);
         // Dropout masks come from the fit seed, so that a seeded run repeats exactly.
         M::dropout_state(&mut self.workspace).reseed(options.seed ^ DROPOUT_SEED_OFFSET);
         let mut history = History::default();
         let batches = train_len.div_ceil(options.batch_size);
-        for epoch in 1..=options.epochs {
+        for epoch in options.initial_epoch + 1..=options.epochs {
             let started = Instant::now();
             for callback in callbacks.iter_mut() {
                 callback.on_epoch_begin(epoch, &mut self.optimizer);
             }
             if options.shuffle {
-                order.shuffle(&mut rng);
+                // Each epoch shuffles the rows in their original order, so that its order
+                // depends on the seed and the epoch alone, and a resumed run repeats it.
+                for (position, row) in order.iter_mut().enumerate() {
+                    *row = position;
+                }
+                order.shuffle(&mut options.shuffle_rng(epoch));
             }
             let mut totals = ScoreTotals::new(M::OUTPUT_NAMES.len());
             for (batch, indices) in order.chunks(options.batch_size).enumerate() {

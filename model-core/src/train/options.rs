@@ -1,5 +1,8 @@
 //! The options of `fit`.
 
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
 use crate::error::{Error, Result};
 
 /// Options of [`Training::fit`], built like Keras's `fit` arguments.
@@ -10,6 +13,7 @@ pub struct Fit {
     pub(crate) validation_split: f64,
     pub(crate) shuffle: bool,
     pub(crate) seed: u64,
+    pub(crate) initial_epoch: usize,
     pub(crate) verbose: bool,
 }
 
@@ -17,7 +21,7 @@ impl Fit {
     /// Trains for `epochs` epochs with Keras's other defaults: batch size 32, no validation
     /// split, shuffling every epoch, one progress line per epoch.
     pub fn epochs(epochs: usize) -> Self {
-        Fit { epochs, batch_size: 32, validation_split: 0.0, shuffle: true, seed: 0, verbose: true }
+        Fit { epochs, batch_size: 32, validation_split: 0.0, shuffle: true, seed: 0, initial_epoch: 0, verbose: true }
     }
 
     /// Sets the number of rows per optimizer step. The last batch of an epoch may be smaller.
@@ -45,6 +49,14 @@ impl Fit {
         self
     }
 
+    /// Starts at epoch `initial_epoch + 1`, as Keras's `initial_epoch` does, so that `fit`
+    /// runs the epochs `initial_epoch + 1` to `epochs`. Used to resume from a checkpoint
+    /// saved after `initial_epoch` epochs. Default: 0.
+    pub fn initial_epoch(mut self, initial_epoch: usize) -> Self {
+        self.initial_epoch = initial_epoch;
+        self
+    }
+
     /// Turns the progress line printed after each epoch on or off (on by default).
     pub fn verbose(mut self, verbose: bool) -> Self {
         self.verbose = verbose;
@@ -64,7 +76,27 @@ impl Fit {
                 message: format!("{} is outside [0, 1); pass the share of rows to hold out, such as 0.1", self.validation_split),
             });
         }
+        if self.initial_epoch > self.epochs {
+            return Err(Error::InvalidOption {
+                option: "initial_epoch",
+                message: format!(
+                    "{} is after the last epoch, {}; pass at most the number of epochs",
+                    self.initial_epoch, self.epochs
+                ),
+            });
+        }
         Ok(())
+    }
+
+    /// Returns the random number generator that shuffles epoch `epoch` (1-based).
+    ///
+    /// It depends on the seed and the epoch alone, so that a run resumed at any epoch
+    /// shuffles exactly as an uninterrupted run does.
+    pub(crate) fn shuffle_rng(&self, epoch: usize) -> StdRng {
+        let mut key = [0; 32];
+        key[..8].copy_from_slice(&self.seed.to_le_bytes());
+        key[8..16].copy_from_slice(&(epoch as u64).to_le_bytes());
+        StdRng::from_seed(key)
     }
 }
 
