@@ -264,6 +264,5 @@ fn describe_origin(path: &Option<PathBuf>) -> String {
     }
 }
 
-
 /// The result type of keramic's fallible operations.
 pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -8,6 +8,7 @@
 pub mod checks;
 pub mod data;
 pub mod error;
+pub mod io;
 pub mod layers;
 pub mod loss;
 pub mod metrics;

@@ -1,6 +1,7 @@
 //! Compiling a model with its losses and optimizer, and fit, evaluate and predict.
 
 mod callback;
+mod checkpoint;
 mod early_stopping;
 mod losses;
 mod logs;
@@ -8,6 +9,7 @@ mod options;
 mod schedule;
 
 pub use callback::{BatchEnd, Callback, EpochEnd};
+pub use checkpoint::{ModelCheckpoint, checkpoint_from_bytes, checkpoint_to_bytes, load_checkpoint, save_checkpoint};
 pub use early_stopping::{EarlyStopping, Monitor};
 pub use losses::{Head, LossSet};
 pub use logs::{EpochLog, Evaluation, History, OutputScores};
