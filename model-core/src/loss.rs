@@ -399,8 +399,12 @@ fn binary_crossentropy_of_logits<T: Real>(
     weight: f64,
 ) -> f64 {
     mean_over_elements(logits, targets, grad, weight, |z, y| {
-        let loss = z.max(0.0) - z * y + (-z.abs()).exp().ln_1p();
-        (loss, sigmoid(z) - y)
+        // One exponential serves both the loss and the sigmoid: with e = exp(−|z|),
+        // sigmoid(z) is 1 / (1 + e) for z ≥ 0 and e / (1 + e) otherwise.
+        let e = (-z.abs()).exp();
+        let loss = z.max(0.0) - z * y + e.ln_1p();
+        let probability = if z >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+        (loss, probability - y)
     })
 }
 
@@ -605,16 +609,6 @@ fn sign(x: f64) -> f64 {
     } else {
         // 0 for ±0, NaN for NaN.
         x * 0.0
-    }
-}
-
-/// Computes the logistic sigmoid without overflow for any `z`.
-fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
     }
 }
 
