@@ -126,7 +126,7 @@ fn dropout_kind(layer: &LayerSyntax) -> syn::Result<Kind> {
         [GenericArg::Rate(rate)] if (0.0..1.0).contains(&rate.value) => Ok(Kind::Dropout { rate: rate.value }),
         [GenericArg::Rate(rate)] => Err(syn::Error::new(
             rate.span,
-            format!("Dropout's rate must be in [0, 1), but it is {}; it is the share of values set to 0", rate.value),
+            format!("Dropout's rate must be in [0, 1), but it is {:?}; it is the share of values set to 0", rate.value),
         )),
         [GenericArg::Size(Size::Literal { value: 0, .. })] => Ok(Kind::Dropout { rate: 0.0 }),
         [GenericArg::Size(size)] => Err(syn::Error::new(size.span(), "Dropout's rate must be in [0, 1), as in `Dropout::<0.5>`")),
@@ -151,6 +151,9 @@ fn embedding_kind(layer: &LayerSyntax) -> syn::Result<Kind> {
 }
 
 fn submodel_kind(layer: &LayerSyntax, name: &str) -> syn::Result<Kind> {
+    if matches!(name, "self" | "super" | "crate") {
+        return Err(syn::Error::new(layer.span(), format!("expected a layer kind or a model type, but `{name}` is a module")));
+    }
     if layer.path.segments.len() == 1 {
         if let Some(known) = suggestion(name, &Kind::LAYER_NAMES) {
             return Err(syn::Error::new(layer.span(), format!("unknown layer kind `{name}`; did you mean `{known}`?")));
@@ -168,7 +171,9 @@ fn submodel_kind(layer: &LayerSyntax, name: &str) -> syn::Result<Kind> {
 /// Rejects a model that uses itself as a layer, because its struct would have infinite size.
 pub fn not_the_model_itself(layer: &LayerSyntax, kind: &Kind, model: &Ident) -> syn::Result<()> {
     match kind {
-        Kind::Submodel { path } if path.is_ident(model) => Err(syn::Error::new(layer.span(), format!("model `{model}` cannot use itself as a layer"))),
+        Kind::Submodel { path } if path.is_ident(model) || path.is_ident("Self") => {
+            Err(syn::Error::new(layer.span(), format!("model `{model}` cannot use itself as a layer")))
+        }
         _ => Ok(()),
     }
 }

@@ -64,7 +64,8 @@ fn mask_field(call: usize) -> Ident {
 }
 
 fn instance_field(instance: &Instance) -> Ident {
-    Ident::new(&instance.label, Span::call_site())
+    // A label that is a Rust keyword, such as `type` from `layer r#type = ...`, needs the raw form.
+    syn::parse_str::<Ident>(&instance.label).unwrap_or_else(|_| Ident::new_raw(&instance.label, Span::call_site()))
 }
 
 fn activation_tokens(activation: Activation) -> TokenStream {

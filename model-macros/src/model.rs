@@ -3,6 +3,7 @@
 
 use proc_macro2::Span;
 use syn::Ident;
+use syn::ext::IdentExt;
 
 use crate::check;
 use crate::errors::Errors;
@@ -121,7 +122,7 @@ impl Kind {
             Kind::Subtract => "Subtract".into(),
             Kind::Multiply => "Multiply".into(),
             Kind::Concatenate => "Concatenate".into(),
-            Kind::Submodel { path } => path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
+            Kind::Submodel { path } => path.segments.last().map(|s| s.ident.unraw().to_string()).unwrap_or_default(),
         }
     }
 
@@ -202,7 +203,7 @@ impl Lowering<'_> {
             }
             let instance = self.parse_kind(layer).map(|kind| {
                 self.model.instances.push(Instance {
-                    label: name.to_string(),
+                    label: name.unraw().to_string(),
                     named: true,
                     kind,
                     frozen: frozen.is_some(),
@@ -380,7 +381,7 @@ impl Lowering<'_> {
 
     fn push_inline_instance(&mut self, kind: Kind, binding: Option<&Ident>) -> usize {
         let base = match (binding, kind.has_weights()) {
-            (Some(name), _) => name.to_string(),
+            (Some(name), _) => name.unraw().to_string(),
             (None, _) => snake_case(&kind.name()),
         };
         let label = self.unique_label(&base);

@@ -15,11 +15,37 @@
 //! Expressions and layers are read with syn's Rust expression parser and then narrowed, so
 //! every node keeps the span of the user's tokens.
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Ident, Token, Visibility, bracketed, braced};
+
+/// The deepest nesting of brackets, braces and parentheses that a model may use, counting
+/// the braces of the body. syn parses nested expressions recursively, so a much deeper input
+/// could overflow the compiler's stack.
+pub const MAX_NESTING: usize = 128;
+
+/// Rejects an input nested deeper than [`MAX_NESTING`], before any recursive parsing.
+pub fn check_nesting(input: &TokenStream) -> syn::Result<()> {
+    let mut open = vec![input.clone().into_iter()];
+    while let Some(tokens) = open.last_mut() {
+        match tokens.next() {
+            Some(TokenTree::Group(group)) => {
+                if open.len() > MAX_NESTING {
+                    let message = format!("this expression is nested more than {MAX_NESTING} levels deep; bind inner results to names with `let`");
+                    return Err(syn::Error::new(group.span_open(), message));
+                }
+                open.push(group.stream().into_iter());
+            }
+            Some(_) => {}
+            None => {
+                open.pop();
+            }
+        }
+    }
+    Ok(())
+}
 
 mod kw {
     syn::custom_keyword!(input);
