@@ -491,6 +491,42 @@ fn sgd_momentum_resume_matches_uninterrupted() {
     assert_eq!(resumed, uninterrupted);
 }
 
+model! {
+    /// A model with dropout, whose masks a resumed run must repeat.
+    pub struct Dropped {
+        input x: [4];
+        let hidden = Dense::<8, Relu>(x);
+        output y = Dense::<1>(Dropout::<0.5>(hidden));
+    }
+}
+
+#[test]
+fn dropout_resume_matches_uninterrupted() {
+    let data: Dataset<DroppedInput, DroppedOutput> = (0..120)
+        .map(|i| {
+            let x = [(i % 5) as f32, (i % 7) as f32 / 7.0, (i % 3) as f32 - 1.0, 0.5];
+            (DroppedInput { x }, DroppedOutput { y: [x[0] - x[2]] })
+        })
+        .collect();
+    let options = |epochs| Fit::epochs(epochs).batch_size(16).seed(3).verbose(false);
+
+    let mut uninterrupted = Dropped::new(&mut StdRng::seed_from_u64(30));
+    uninterrupted.compile(MeanSquaredError, Adam::new(0.01)).fit(&data, &options(4)).unwrap();
+
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("dropout.safetensors");
+    let mut first = Dropped::new(&mut StdRng::seed_from_u64(30));
+    let mut training = first.compile(MeanSquaredError, Adam::new(0.01));
+    training.fit(&data, &options(2)).unwrap();
+    training.save_checkpoint(&path, 2).unwrap();
+
+    let mut resumed = Dropped::new(&mut StdRng::seed_from_u64(31));
+    let mut training = resumed.compile(MeanSquaredError, Adam::new(0.01));
+    let done = training.load_checkpoint(&path).unwrap();
+    training.fit(&data, &options(4).initial_epoch(done)).unwrap();
+    assert_eq!(weight_bits(&resumed), weight_bits(&uninterrupted));
+}
+
 #[test]
 fn resume_restores_changed_learning_rate() {
     // The checkpoint contains the learning rate in force when it was saved, not the

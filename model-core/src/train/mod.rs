@@ -29,10 +29,6 @@ use crate::network::Network;
 use crate::optim::Optimizer;
 use logs::{ScoreTotals, format_epoch};
 
-/// Mixed into the fit seed for dropout masks, so that they do not repeat the shuffling's
-/// random numbers.
-const DROPOUT_SEED_OFFSET: u64 = 0x9e37_79b9_7f4a_7c15;
-
 /// Methods every generated model has: compiling for training, and prediction.
 pub trait NetworkExt<T: Real>: Network<T> {
     /// Pairs the model with one loss per output and an optimizer, ready to [`Training::fit`].
@@ -255,8 +251,6 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
         let mut order: Vec<usize> = (0..train_len).collect();
         self.check_rows(data, &(0..data.len()).collect::<Vec<_>>())?;
 
-        // Dropout masks come from the fit seed, so that a seeded run repeats exactly.
-        M::dropout_state(&mut self.workspace).reseed(options.seed ^ DROPOUT_SEED_OFFSET);
         let mut history = History::default();
         let batches = train_len.div_ceil(options.batch_size);
         for epoch in options.initial_epoch + 1..=options.epochs {
@@ -264,6 +258,9 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
             for callback in callbacks.iter_mut() {
                 callback.on_epoch_begin(epoch, &mut self.optimizer);
             }
+            // Dropout masks come from the seed and the epoch alone, so that a seeded run repeats
+            // exactly, also when it resumes from a checkpoint.
+            M::dropout_state(&mut self.workspace).reseed(options.dropout_seed(epoch));
             if options.shuffle {
                 // Each epoch shuffles the rows in their original order, so that its order
                 // depends on the seed and the epoch alone, and a resumed run repeats it.

@@ -1,6 +1,6 @@
 //! The options of `fit`.
 
-use rand::SeedableRng;
+use rand::{RngCore, SeedableRng};
 use rand::rngs::StdRng;
 
 use crate::error::{Error, Result};
@@ -93,10 +93,28 @@ impl Fit {
     /// It depends on the seed and the epoch alone, so that a run resumed at any epoch
     /// shuffles exactly as an uninterrupted run does.
     pub(crate) fn shuffle_rng(&self, epoch: usize) -> StdRng {
+        self.epoch_rng(epoch, SHUFFLE_STREAM)
+    }
+
+    /// Returns the seed of the dropout masks of epoch `epoch` (1-based), which depends on the
+    /// seed and the epoch alone, as [`Fit::shuffle_rng`] does.
+    pub(crate) fn dropout_seed(&self, epoch: usize) -> u64 {
+        self.epoch_rng(epoch, DROPOUT_STREAM).next_u64()
+    }
+
+    /// Returns a generator keyed by the seed, the epoch and `stream`, so that the streams of
+    /// one epoch are independent of each other and of every other epoch's.
+    fn epoch_rng(&self, epoch: usize, stream: u64) -> StdRng {
         let mut key = [0; 32];
         key[..8].copy_from_slice(&self.seed.to_le_bytes());
         key[8..16].copy_from_slice(&(epoch as u64).to_le_bytes());
+        key[16..24].copy_from_slice(&stream.to_le_bytes());
         StdRng::from_seed(key)
     }
 }
+
+/// The random number stream of [`Fit::shuffle_rng`].
+const SHUFFLE_STREAM: u64 = 0;
+/// The random number stream of [`Fit::dropout_seed`].
+const DROPOUT_STREAM: u64 = 1;
 
