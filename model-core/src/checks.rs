@@ -5,7 +5,7 @@
 //! error whose message names the model or layer and both shapes, at the span that generated
 //! code gives the check.
 
-use crate::layers::Batch;
+use crate::layers::{Batch, IdBatch};
 
 /// The two sizes of an argument are equal, so it can be passed on unchanged.
 #[diagnostic::on_unimplemented(
@@ -28,17 +28,43 @@ impl<M: ?Sized, const N: usize> InputSize<N, N> for M {
     }
 }
 
-/// A model is called with as many arguments as it has inputs.
+/// The calls of a model used as a layer, with its arguments as one tuple. `model!` implements
+/// it for each model with `EXPECTED` and `GOT` both equal to the model's input count, so that a
+/// call with another number of arguments fails this bound alone. A call of the model's own
+/// methods with the wrong number of arguments would add an error for each of them.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` takes {EXPECTED} input(s), but it is called with {GOT} argument(s)",
     label = "called with {GOT} argument(s)"
 )]
-pub trait InputCount<const EXPECTED: usize, const GOT: usize> {
-    /// Present only when the counts are equal.
-    const MATCHES: () = ();
-}
+pub trait SubmodelCall<T: crate::Real, const EXPECTED: usize, const GOT: usize> {
+    /// The model in the scalar `T`.
+    type Model;
+    /// The model's workspace.
+    type Workspace;
+    /// One reference to a batch per input, in declaration order.
+    type Arguments<'a>
+    where
+        T: 'a;
+    /// One optional gradient buffer per float input, in declaration order.
+    type Gradients<'a>
+    where
+        T: 'a;
+    /// The gradient of the model's output.
+    type OutputGradient;
 
-impl<M: ?Sized, const N: usize> InputCount<N, N> for M {}
+    /// Runs the forward pass on `arguments`.
+    fn call(model: &Self::Model, workspace: &mut Self::Workspace, arguments: Self::Arguments<'_>);
+
+    /// Back-propagates `grad`, adding the weight gradients and, into each given buffer, the
+    /// gradient of a float input.
+    fn backward_call(
+        model: &mut Self::Model,
+        workspace: &mut Self::Workspace,
+        grad: &Self::OutputGradient,
+        logit_seed: Option<&[T]>,
+        gradients: Self::Gradients<'_>,
+    );
+}
 
 macro_rules! merge_check {
     ($(#[$doc:meta])* $name:ident, $message:literal) => {
@@ -87,12 +113,131 @@ pub trait SingleOutput<const COUNT: usize> {
 
 impl<M: ?Sized> SingleOutput<1> for M {}
 
-/// The size of input `index` among `sizes`, or `fallback` when the index is out of range, so
-/// that a call with too many arguments reports only the count mismatch.
-pub const fn size_at(sizes: &[usize], index: usize, fallback: usize) -> usize {
-    if index < sizes.len() { sizes[index] } else { fallback }
+/// A float argument is passed where the model expects floats.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` expects integer ids here, but the argument has shape [{SIZE}], which holds floats",
+    label = "this argument holds floats"
+)]
+pub trait FloatArgument<const EXPECTS_IDS: bool, const SIZE: usize> {
+    /// The argument's type.
+    type Value<T: crate::Real>;
+    /// The argument's gradient buffer, if the caller needs it.
+    type Gradient<'a, T: crate::Real + 'a>;
+    /// Returns the argument unchanged.
+    fn value<T: crate::Real>(batch: &Batch<T, SIZE>) -> &Self::Value<T>;
+    /// Returns the gradient buffer unchanged.
+    fn gradient<T: crate::Real>(grad: Option<&mut Batch<T, SIZE>>) -> Self::Gradient<'_, T>;
+}
+
+impl<M: ?Sized, const SIZE: usize> FloatArgument<false, SIZE> for M {
+    type Value<T: crate::Real> = Batch<T, SIZE>;
+    type Gradient<'a, T: crate::Real + 'a> = Option<&'a mut Batch<T, SIZE>>;
+    fn value<T: crate::Real>(batch: &Batch<T, SIZE>) -> &Batch<T, SIZE> {
+        batch
+    }
+    fn gradient<T: crate::Real>(grad: Option<&mut Batch<T, SIZE>>) -> Option<&mut Batch<T, SIZE>> {
+        grad
+    }
+}
+
+/// An id argument is passed where the model expects ids.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` expects floats here, but the argument holds integer ids below {VOCABULARY}",
+    label = "this argument holds ids; pass them through an Embedding first"
+)]
+pub trait IdArgument<const EXPECTS_IDS: bool, const VOCABULARY: usize, const LEN: usize> {
+    /// The argument's type.
+    type Value;
+    /// The argument's gradient: none, because ids have no gradient.
+    type Gradient;
+    /// Returns the argument unchanged.
+    fn value(ids: &IdBatch<VOCABULARY, LEN>) -> &Self::Value;
+    /// Returns the empty gradient.
+    fn gradient() -> Self::Gradient;
+}
+
+impl<M: ?Sized, const VOCABULARY: usize, const LEN: usize> IdArgument<true, VOCABULARY, LEN> for M {
+    type Value = IdBatch<VOCABULARY, LEN>;
+    type Gradient = ();
+    fn value(ids: &IdBatch<VOCABULARY, LEN>) -> &IdBatch<VOCABULARY, LEN> {
+        ids
+    }
+    fn gradient() {}
+}
+
+/// Returns the size that argument `index` of a call with `count` arguments must have: the
+/// size of input `index` among `sizes`. When the count or the argument's kind differs, it
+/// returns `got`, so that such a call reports only the count or kind mismatch.
+pub const fn float_size_at(sizes: &[usize], ids: &[bool], count: usize, index: usize, got: usize) -> usize {
+    if sizes.len() == count && index < count && !ids[index] { sizes[index] } else { got }
+}
+
+/// Returns whether input `index` of a model called with `count` arguments takes ids, or `got`
+/// when the count differs, so that such a call reports only the count mismatch.
+pub const fn expects_ids_at(ids: &[bool], count: usize, index: usize, got: bool) -> bool {
+    if ids.len() == count && index < count { ids[index] } else { got }
 }
 
 /// The type that implements the merge checks.
 #[allow(missing_debug_implementations)]
 pub struct Layer;
+
+/// The losses given to `compile`: a single [`Loss`](crate::loss::Loss) or a tuple of up to
+/// six. [`LossSet`](crate::train::LossSet) is implemented for each of them whose
+/// [`LossTuple::Arity`] matches the model's heads.
+pub trait LossTuple {
+    /// A tuple with one element per loss, whose length [`LossCountMatches`] compares with the
+    /// model's output count.
+    type Arity;
+    /// Computes the loss of output `k`; see [`Loss::compute`](crate::loss::Loss::compute).
+    fn compute<T: crate::Real>(
+        &self,
+        k: usize,
+        head: &crate::loss::HeadOutput<'_, T>,
+        targets: &[T],
+        grad: Option<&mut [T]>,
+    ) -> (f64, crate::loss::GradientOf);
+    /// The weight of output `k`'s loss in the total.
+    fn weight(&self, k: usize) -> f64;
+    /// The name of output `k`'s loss.
+    fn name(&self, k: usize) -> &'static str;
+    /// Whether output `k`'s loss reports accuracy.
+    fn reports_accuracy(&self, k: usize) -> bool;
+}
+
+/// A tuple of losses (a [`LossTuple::Arity`]) has one element per element of `Heads`.
+/// Implemented for every pair of lengths from 1 to 6. For unequal lengths the impl has a
+/// where-clause that never holds, and whose message gives both counts.
+#[diagnostic::on_unimplemented(
+    message = "the losses do not fit the model's outputs `{Heads}`",
+    label = "give one loss per output: a single loss for one output, a tuple for several",
+    note = "each element of `{Heads}` is one output, in declaration order; `compile` takes at most six losses"
+)]
+pub trait LossCountMatches<Heads> {}
+
+/// A single loss was given to a model with several outputs. Never implemented: the
+/// [`LossSet`](crate::train::LossSet) impl that requires it exists only to report the counts.
+#[diagnostic::on_unimplemented(
+    message = "the model has {OUTPUTS} outputs, but 1 loss was given",
+    label = "give a tuple of {OUTPUTS} losses, one per output in declaration order",
+    note = "`compile` takes one loss per output: a single loss for one output, a tuple for several"
+)]
+pub trait OneLossForOutputs<const OUTPUTS: usize> {}
+
+/// A tuple of losses was given to a model with one output. Never implemented, as
+/// [`OneLossForOutputs`].
+#[diagnostic::on_unimplemented(
+    message = "the model has 1 output, but {LOSSES} losses were given",
+    label = "give a single loss, not a tuple",
+    note = "`compile` takes one loss per output: a single loss for one output, a tuple for several"
+)]
+pub trait LossesForOneOutput<const LOSSES: usize> {}
+
+/// A tuple of losses whose length differs from the model's output count. Never implemented,
+/// as [`OneLossForOutputs`].
+#[diagnostic::on_unimplemented(
+    message = "the model has {OUTPUTS} outputs, but {LOSSES} losses were given",
+    label = "give one loss per output, in declaration order",
+    note = "`compile` takes one loss per output: a single loss for one output, a tuple for several"
+)]
+pub trait LossCount<const OUTPUTS: usize, const LOSSES: usize> {}

@@ -20,7 +20,8 @@ pub struct CallSite<'a> {
 }
 
 /// Reads a layer kind with its generic arguments.
-pub fn layer_kind(layer: &LayerSyntax) -> syn::Result<Kind> {
+/// `model` is the model being declared, whose expansion defines the alias of a submodel.
+pub fn layer_kind(layer: &LayerSyntax, model: &Ident) -> syn::Result<Kind> {
     let name = layer.kind_name();
     let simple = layer.path.segments.len() == 1;
     let stateless = match name.as_str() {
@@ -41,7 +42,7 @@ pub fn layer_kind(layer: &LayerSyntax) -> syn::Result<Kind> {
         ("Dense", true) => dense_kind(layer),
         ("Embedding", true) => embedding_kind(layer),
         ("Dropout", true) => dropout_kind(layer),
-        _ => submodel_kind(layer, &name),
+        _ => submodel_kind(layer, &name, model),
     }
 }
 
@@ -150,7 +151,7 @@ fn embedding_kind(layer: &LayerSyntax) -> syn::Result<Kind> {
     Ok(Kind::Embedding { vocabulary: positive_size(vocabulary, "Embedding's vocabulary")?, dim: positive_size(dim, "Embedding's dimension")?, penalty })
 }
 
-fn submodel_kind(layer: &LayerSyntax, name: &str) -> syn::Result<Kind> {
+fn submodel_kind(layer: &LayerSyntax, name: &str, model: &Ident) -> syn::Result<Kind> {
     if matches!(name, "self" | "super" | "crate") {
         return Err(syn::Error::new(layer.span(), format!("expected a layer kind or a model type, but `{name}` is a module")));
     }
@@ -165,13 +166,13 @@ fn submodel_kind(layer: &LayerSyntax, name: &str) -> syn::Result<Kind> {
             format!("`{name}` is not a layer kind of keramic, so it is used as a model, and a model takes no generic arguments; the layer kinds are {}", Kind::LAYER_NAMES.join(", ")),
         ));
     }
-    Ok(Kind::Submodel { path: layer.path.clone() })
+    Ok(Kind::Submodel { path: layer.path.clone(), alias: crate::model::submodel_alias(model, &layer.path) })
 }
 
 /// Rejects a model that uses itself as a layer, because its struct would have infinite size.
 pub fn not_the_model_itself(layer: &LayerSyntax, kind: &Kind, model: &Ident) -> syn::Result<()> {
     match kind {
-        Kind::Submodel { path } if path.is_ident(model) || path.is_ident("Self") => {
+        Kind::Submodel { path, .. } if path.is_ident(model) || path.is_ident("Self") => {
             Err(syn::Error::new(layer.span(), format!("model `{model}` cannot use itself as a layer")))
         }
         _ => Ok(()),
@@ -271,8 +272,8 @@ pub fn infer_call(layer: &str, kind: &Kind, first_input: Option<&Shape>, operand
             Ok(first_shape.clone())
         }
         Kind::Concatenate => concatenate_shape(layer, operands, site),
-        Kind::Submodel { path } => {
-            let widths = quote!(<#path as ::keramic::__model_core::network::Network<f32>>::OUTPUT_WIDTHS[0]);
+        Kind::Submodel { path, alias } => {
+            let widths = quote!(<#alias as ::keramic::__model_core::network::Network<f32>>::OUTPUT_WIDTHS[0]);
             let text = format!("{}'s output size", path.to_token_stream().to_string().replace(' ', ""));
             Ok(Shape::Floats(vec![Dim::expr(widths, text)]))
         }

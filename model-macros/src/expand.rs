@@ -15,10 +15,14 @@ pub fn expand(model: &Model) -> TokenStream {
     let workspace = generator.workspace();
     let inherent = generator.inherent_impls();
     let network = generator.network_impl();
+    let aliases = generator.submodel_aliases();
+    let submodel_call = generator.submodel_call_impl();
     quote! {
+        #aliases
         #structs
         #workspace
         #inherent
+        #submodel_call
         #network
     }
 }
@@ -180,7 +184,7 @@ impl<'m> Generator<'m> {
                 let dim = dim.to_const_arg();
                 Some(quote!(::keramic::__model_core::layers::Embedding<T, #vocabulary, #dim>))
             }
-            Kind::Submodel { path } => Some(quote!(#path<T>)),
+            Kind::Submodel { path, .. } => Some(quote!(#path<T>)),
             _ => None,
         }
     }
@@ -201,7 +205,7 @@ impl<'m> Generator<'m> {
                 let dim = dim.to_const_arg();
                 quote!((#vocabulary * #dim))
             }
-            Kind::Submodel { path } => quote!(<#path>::TOTAL_PARAMS),
+            Kind::Submodel { alias: path, .. } => quote!(<#path>::TOTAL_PARAMS),
             _ => quote!(0usize),
         }
     }
@@ -209,7 +213,7 @@ impl<'m> Generator<'m> {
     fn trainable_count(&self, instance: &Instance) -> TokenStream {
         match (&instance.kind, instance.frozen) {
             (_, true) => quote!(0usize),
-            (Kind::Submodel { path }, false) => quote!(<#path>::TRAINABLE_PARAMS),
+            (Kind::Submodel { alias: path, .. }, false) => quote!(<#path>::TRAINABLE_PARAMS),
             (_, false) => self.param_count(instance),
         }
     }
@@ -296,7 +300,7 @@ impl<'m> Generator<'m> {
                     fields.push(quote!(#field: #ty,));
                     defaults.push(quote!(#field: ::core::default::Default::default(),));
                 }
-                Kind::Submodel { path } => {
+                Kind::Submodel { alias: path, .. } => {
                     let field = sub_field(index);
                     fields.push(quote!(#field: <#path<T> as ::keramic::__model_core::network::Network<T>>::Workspace,));
                     defaults.push(quote!(#field: ::core::default::Default::default(),));
@@ -344,7 +348,7 @@ impl<'m> Generator<'m> {
                     quote!(::keramic::__model_core::layers::Dense::new(rng, #activation, #bias))
                 }
                 Kind::Embedding { .. } => quote!(::keramic::__model_core::layers::Embedding::new(rng)),
-                Kind::Submodel { path } => quote!(#path::<T>::from_rng(rng)),
+                Kind::Submodel { alias: path, .. } => quote!(#path::<T>::from_rng(rng)),
                 _ => quote!(),
             };
             let frozen = instance.frozen.then(|| quote!(#field.set_trainable(false);));
@@ -357,6 +361,7 @@ impl<'m> Generator<'m> {
         let input_count = self.model.inputs.len();
         let output_count = self.model.outputs.len();
         let input_sizes = self.model.inputs.iter().map(|input| input.shape.size().to_const_arg());
+        let input_ids = self.model.inputs.iter().map(|input| matches!(input.shape, Shape::Ids { .. }));
         let doc_new = format!("Creates a [`{name}`] in `f32` with Keras's default initializers, drawing from `rng`.");
         quote! {
             #[automatically_derived]
@@ -376,6 +381,9 @@ impl<'m> Generator<'m> {
 
                 #[doc(hidden)]
                 pub const __INPUT_SIZES: &'static [usize] = &[#(#input_sizes),*];
+
+                #[doc(hidden)]
+                pub const __INPUT_IDS: &'static [bool] = &[#(#input_ids),*];
 
                 #[doc = #doc_new]
                 pub fn new<R: ::keramic::__model_core::__private::rand::Rng + ?::core::marker::Sized>(rng: &mut R) -> Self {
@@ -470,19 +478,21 @@ impl<'m> Generator<'m> {
                     ::keramic::__model_core::layers::concatenate(&[#(ws.#operands.as_slice()),*], &[#(#widths),*], #positions, ws.#out.as_mut_slice());
                 }
             }
-            Kind::Submodel { path } => {
+            Kind::Submodel { alias: path, .. } => {
                 let field = instance_field(instance);
                 let sub = sub_field(index);
                 let span = call.span;
                 let count = call.operands.len();
                 let arguments = self.submodel_arguments(call, path, false);
-                let call_tokens = quote_spanned!(span=> self.#field.__call(&mut ws.#sub, #(#arguments),*));
+                let call_trait = self.submodel_call_trait(path, count, span);
+                // Every token of the call gets the call's span, because a wrong argument count
+                // makes each projection of the trait's types fail, and rustc reports each
+                // failure once per distinct span.
+                let call_tokens = respan(quote!(#call_trait::call(&self.#field, &mut ws.#sub, (#(#arguments,)*))), span);
                 let spanned_path = respan(path.to_token_stream(), span);
                 let output_check = quote_spanned!(span=> let () = <#spanned_path as ::keramic::__model_core::__private::checks::SingleOutput<{ <#path>::__OUTPUT_COUNT }>>::MATCHES;);
-                let count_check = quote_spanned!(span=> let () = <#spanned_path as ::keramic::__model_core::__private::checks::InputCount<{ <#path>::__INPUT_COUNT }, #count>>::MATCHES;);
                 quote! {
                     #output_check
-                    #count_check
                     *<#path<T> as ::keramic::__model_core::network::Network<T>>::dropout_state(&mut ws.#sub) = ws.__dropout.fork();
                     #call_tokens;
                     ::keramic::__model_core::layers::resize_batch(&mut ws.#out, __samples);
@@ -516,26 +526,58 @@ impl<'m> Generator<'m> {
             .collect()
     }
 
-    /// The arguments of a submodel call (or, with `grads`, their gradients), each float
-    /// argument checked against the submodel's input size by the compiler.
-    fn submodel_arguments(&self, call: &Call, path: &syn::Path, grads: bool) -> Vec<TokenStream> {
+    /// The arguments of a submodel call, or with `grads` their gradient buffers, one per
+    /// argument. Each goes through checks that the compiler evaluates: its kind, floats or
+    /// ids, and the size of a float argument, against the submodel's input.
+    fn submodel_arguments(&self, call: &Call, path: &Ident, grads: bool) -> Vec<TokenStream> {
+        let span = call.span;
+        let count = call.operands.len();
+        let checks = quote!(::keramic::__model_core::__private::checks);
+        let spanned_path = respan(path.to_token_stream(), span);
         call.operands
             .iter()
             .enumerate()
-            .filter(|(_, v)| !grads || matches!(self.model.values[**v].shape, Shape::Floats(_)))
             .map(|(i, &v)| {
                 let storage = self.model.values[v].storage;
-                let field = if grads { grad_field(storage) } else { value_field(storage) };
                 let shape = &self.model.values[v].shape;
-                let Shape::Floats(_) = shape else { return quote!(&ws.#field) };
-                let size = shape.size().to_const_arg();
-                let expected = quote!({ ::keramic::__model_core::__private::checks::size_at(<#path>::__INPUT_SIZES, #i, #size) });
-                let span = call.span;
-                let path = respan(path.to_token_stream(), span);
-                let check = quote_spanned!(span=> <#path as ::keramic::__model_core::__private::checks::InputSize<#expected, #size>>);
-                if grads { quote_spanned!(span=> #check::coerce_mut(&mut ws.#field)) } else { quote_spanned!(span=> #check::coerce(&ws.#field)) }
+                match shape {
+                    Shape::Floats(_) => {
+                        let size = shape.size().to_const_arg();
+                        let expected = quote!({ #checks::float_size_at(<#path>::__INPUT_SIZES, <#path>::__INPUT_IDS, #count, #i, #size) });
+                        let expects_ids = quote!({ #checks::expects_ids_at(<#path>::__INPUT_IDS, #count, #i, false) });
+                        let size_check = quote_spanned!(span=> <#spanned_path as #checks::InputSize<#expected, #size>>);
+                        let kind_check = quote_spanned!(span=> <#spanned_path as #checks::FloatArgument<#expects_ids, #expected>>);
+                        if grads {
+                            let grad = grad_field(storage);
+                            let need = self.need_tokens(v);
+                            quote_spanned!(span=> #kind_check::gradient(if #need { ::core::option::Option::Some(#size_check::coerce_mut(&mut ws.#grad)) } else { ::core::option::Option::None }))
+                        } else {
+                            let field = value_field(storage);
+                            quote_spanned!(span=> #kind_check::value(#size_check::coerce(&ws.#field)))
+                        }
+                    }
+                    Shape::Ids { vocabulary, len } => {
+                        let vocabulary = vocabulary.to_const_arg();
+                        let len = len.as_ref().map_or(quote!(1usize), Dim::to_const_arg);
+                        let expects_ids = quote!({ #checks::expects_ids_at(<#path>::__INPUT_IDS, #count, #i, true) });
+                        let kind_check = quote_spanned!(span=> <#spanned_path as #checks::IdArgument<#expects_ids, #vocabulary, #len>>);
+                        if grads {
+                            quote_spanned!(span=> #kind_check::gradient())
+                        } else {
+                            let field = value_field(storage);
+                            quote_spanned!(span=> #kind_check::value(&ws.#field))
+                        }
+                    }
+                }
             })
             .collect()
+    }
+
+    /// The `SubmodelCall` impl through which a call with `count` arguments reaches the
+    /// submodel `path`, spanned on the call so that a wrong count is reported there.
+    fn submodel_call_trait(&self, path: &Ident, count: usize, span: Span) -> TokenStream {
+        let spanned_path = respan(path.to_token_stream(), span);
+        quote_spanned!(span=> <#spanned_path as ::keramic::__model_core::__private::checks::SubmodelCall<T, { <#path>::__INPUT_COUNT }, #count>>)
     }
 
     /// The last-axis widths of a Concatenate's operands and the number of positions.
@@ -622,18 +664,19 @@ impl<'m> Generator<'m> {
                 });
                 quote!(#(#steps)*)
             }
-            Kind::Submodel { path } => {
+            Kind::Submodel { alias: path, .. } => {
                 let field = instance_field(instance);
                 let sub = sub_field(index);
-                let float_needs = call.operands.iter().zip(&needs).filter(|(v, _)| matches!(self.model.values[**v].shape, Shape::Floats(_))).map(|(_, need)| need);
-                let float_grads = self.submodel_arguments(call, path, true).into_iter().zip(float_needs).map(
-                    |(grad, need)| quote!(if #need { ::core::option::Option::Some(#grad) } else { ::core::option::Option::None }),
-                );
+                let span = call.span;
+                let gradients = self.submodel_arguments(call, path, true);
                 let seed = match self.submodel_head_output(call.output) {
                     Some(k) => quote!(__logit_seeds[#k]),
                     None => quote!(::core::option::Option::None),
                 };
-                quote!(self.#field.__backward_call(&mut ws.#sub, &ws.#out_grad, #seed, #(#float_grads),*);)
+                let call_trait = self.submodel_call_trait(path, call.operands.len(), span);
+                let backward = quote!(#call_trait::backward_call(&mut self.#field, &mut ws.#sub, &ws.#out_grad, #seed, (#(#gradients,)*)));
+                let backward = respan(backward, span);
+                quote!(#backward;)
             }
         }
     }
@@ -741,6 +784,72 @@ impl<'m> Generator<'m> {
         }
     }
 
+    /// The type aliases through which the generated code names each submodel. Only the alias
+    /// and the struct field name the user's path, both with the declaration's span, so a path
+    /// that does not resolve is reported once.
+    fn submodel_aliases(&self) -> TokenStream {
+        let mut defined: Vec<&Ident> = Vec::new();
+        let mut aliases = TokenStream::new();
+        for instance in &self.model.instances {
+            let Kind::Submodel { path, alias } = &instance.kind else { continue };
+            if defined.contains(&alias) {
+                continue;
+            }
+            defined.push(alias);
+            aliases.extend(quote! {
+                #[doc(hidden)]
+                #[allow(non_camel_case_types, dead_code)]
+                type #alias<T = f32> = #path<T>;
+            });
+        }
+        aliases
+    }
+
+    /// The `SubmodelCall` impl through which another model calls this one as a layer.
+    fn submodel_call_impl(&self) -> TokenStream {
+        let name = self.name;
+        let workspace = &self.workspace_struct;
+        let input_count = self.model.inputs.len();
+        let argument_types = self.model.inputs.iter().map(|input| self.value_type(input.value));
+        let arguments = (0..input_count).map(syn::Index::from);
+        // Id inputs have `()` in place of a gradient buffer.
+        let gradient_types = self.model.inputs.iter().map(|input| match input.shape {
+            Shape::Floats(_) => {
+                let ty = self.value_type(input.value);
+                quote!(::core::option::Option<&'a mut #ty>)
+            }
+            Shape::Ids { .. } => quote!(()),
+        });
+        let gradients = self.model.inputs.iter().enumerate().filter(|(_, input)| matches!(input.shape, Shape::Floats(_))).map(|(i, _)| syn::Index::from(i));
+        let output_type = self.value_type(self.model.outputs[0].value);
+        quote! {
+            #[automatically_derived]
+            impl<T: ::keramic::__model_core::Real> ::keramic::__model_core::__private::checks::SubmodelCall<T, #input_count, #input_count> for #name {
+                type Model = #name<T>;
+                type Workspace = #workspace<T>;
+                type Arguments<'a> = (#(&'a #argument_types,)*) where T: 'a;
+                type Gradients<'a> = (#(#gradient_types,)*) where T: 'a;
+                type OutputGradient = #output_type;
+
+                fn call(model: &#name<T>, ws: &mut #workspace<T>, arguments: Self::Arguments<'_>) {
+                    let _ = &arguments;
+                    model.__call(ws, #(arguments.#arguments),*);
+                }
+
+                fn backward_call(
+                    model: &mut #name<T>,
+                    ws: &mut #workspace<T>,
+                    grad: &#output_type,
+                    logit_seed: ::core::option::Option<&[T]>,
+                    gradients: Self::Gradients<'_>,
+                ) {
+                    let _ = &gradients;
+                    model.__backward_call(ws, grad, logit_seed, #(gradients.#gradients),*);
+                }
+            }
+        }
+    }
+
     fn network_impl(&self) -> TokenStream {
         let name = self.name;
         let name_text = name.to_string();
@@ -756,7 +865,7 @@ impl<'m> Generator<'m> {
             let values = value_field(storage);
             let width = &output_widths[k];
             if let (Some(_), Producer::Call(call)) = (self.submodel_head_output(storage), self.model.values[storage].producer) {
-                let Kind::Submodel { path } = &self.model.instances[self.model.calls[call].instance].kind else { return quote!() };
+                let Kind::Submodel { alias: path, .. } = &self.model.instances[self.model.calls[call].instance].kind else { return quote!() };
                 let sub = sub_field(call);
                 return quote! {
                     #k => {
@@ -791,14 +900,14 @@ impl<'m> Generator<'m> {
         let zero_grads = weighted.iter().map(|instance| {
             let field = instance_field(instance);
             match &instance.kind {
-                Kind::Submodel { path } => quote!(<#path<T> as ::keramic::__model_core::network::Network<T>>::zero_grads(&mut self.#field);),
+                Kind::Submodel { alias: path, .. } => quote!(<#path<T> as ::keramic::__model_core::network::Network<T>>::zero_grads(&mut self.#field);),
                 _ => quote!(self.#field.zero_grad();),
             }
         });
         let visits = weighted.iter().map(|instance| {
             let field = instance_field(instance);
             match &instance.kind {
-                Kind::Submodel { path } => quote!(<#path<T> as ::keramic::__model_core::network::Network<T>>::visit_params(&mut self.#field, visit);),
+                Kind::Submodel { alias: path, .. } => quote!(<#path<T> as ::keramic::__model_core::network::Network<T>>::visit_params(&mut self.#field, visit);),
                 _ => quote!(self.#field.visit_params(visit);),
             }
         });
@@ -806,7 +915,7 @@ impl<'m> Generator<'m> {
             let field = instance_field(instance);
             let label = &instance.label;
             match &instance.kind {
-                Kind::Submodel { path } => quote! {
+                Kind::Submodel { alias: path, .. } => quote! {
                     <#path<T> as ::keramic::__model_core::network::Network<T>>::visit_named_params(&mut self.#field, &::std::format!("{}{}.", prefix, #label), visit);
                 },
                 _ => quote! {
@@ -822,7 +931,7 @@ impl<'m> Generator<'m> {
             let field = instance_field(instance);
             let label = &instance.label;
             match &instance.kind {
-                Kind::Submodel { path } => quote! {
+                Kind::Submodel { alias: path, .. } => quote! {
                     <#path<T> as ::keramic::__model_core::network::Network<T>>::visit_named_weights(&self.#field, &::std::format!("{}{}.", prefix, #label), visit);
                 },
                 _ => quote! {
@@ -949,7 +1058,7 @@ impl<'m> Generator<'m> {
         };
         let none = quote!(::core::option::Option::None);
         let (kernel, bias) = match &instance.kind {
-            Kind::Submodel { path } => {
+            Kind::Submodel { alias: path, .. } => {
                 return Some(quote!(__total += <#path<T> as ::keramic::__model_core::network::Network<T>>::penalty(&mut self.#field, add_gradient);));
             }
             Kind::Dense { kernel_penalty, bias_penalty, .. } if kernel_penalty.is_some() || bias_penalty.is_some() => {

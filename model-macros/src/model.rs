@@ -98,7 +98,10 @@ pub enum Kind {
     Subtract,
     Multiply,
     Concatenate,
-    Submodel { path: syn::Path },
+    /// A model used as a layer. Generated code names it by `alias`, a type alias of `path`
+    /// that the expansion defines, so that a path that does not resolve gives one error, at
+    /// the declaration, instead of one at every use.
+    Submodel { path: syn::Path, alias: Ident },
 }
 
 impl Instance {
@@ -122,7 +125,7 @@ impl Kind {
             Kind::Subtract => "Subtract".into(),
             Kind::Multiply => "Multiply".into(),
             Kind::Concatenate => "Concatenate".into(),
-            Kind::Submodel { path } => path.segments.last().map(|s| s.ident.unraw().to_string()).unwrap_or_default(),
+            Kind::Submodel { path, .. } => path.segments.last().map(|s| s.ident.unraw().to_string()).unwrap_or_default(),
         }
     }
 
@@ -201,7 +204,14 @@ impl Lowering<'_> {
                 self.errors.push(syn::Error::new(name.span(), message));
                 continue;
             }
-            let instance = self.parse_kind(layer).map(|kind| {
+            let kind = self.parse_kind(layer);
+            if let (Some(span), Some(kind)) = (frozen, &kind)
+                && !kind.has_weights()
+            {
+                let message = format!("layer `{name}` is a {}, which has no weights to freeze; remove `#[frozen]`", kind.name());
+                self.errors.push(syn::Error::new(*span, message));
+            }
+            let instance = kind.map(|kind| {
                 self.model.instances.push(Instance {
                     label: name.unraw().to_string(),
                     named: true,
@@ -401,7 +411,8 @@ impl Lowering<'_> {
     }
 
     fn parse_kind(&mut self, layer: &LayerSyntax) -> Option<Kind> {
-        let kind = check::layer_kind(layer).and_then(|kind| check::not_the_model_itself(layer, &kind, &self.model.name).map(|()| kind));
+        let kind = check::layer_kind(layer, &self.model.name)
+            .and_then(|kind| check::not_the_model_itself(layer, &kind, &self.model.name).map(|()| kind));
         match kind {
             Ok(kind) => Some(kind),
             Err(error) => {
@@ -460,4 +471,12 @@ pub fn snake_case(name: &str) -> String {
         }
     }
     out
+}
+
+/// The name of the type alias through which the expansion of `model` names the submodel
+/// `path`: `__Outer__Inner` for `Inner` in `Outer`, `__Outer__crate__models__Inner` for
+/// `crate::models::Inner`.
+pub fn submodel_alias(model: &Ident, path: &syn::Path) -> Ident {
+    let segments: Vec<String> = path.segments.iter().map(|segment| segment.ident.unraw().to_string()).collect();
+    Ident::new(&format!("__{}__{}", model.unraw(), segments.join("__")), Span::call_site())
 }

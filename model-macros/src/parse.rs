@@ -183,7 +183,7 @@ impl Parse for Statement {
         let lookahead = input.lookahead1();
         if lookahead.peek(kw::layer) {
             input.parse::<kw::layer>()?;
-            let name: Ident = input.parse()?;
+            let name = parse_name(input, "layer", "layer hidden = Dense::<4>;")?;
             input.parse::<Token![=]>()?;
             let layer = parse_layer_path(input)?;
             input.parse::<Token![;]>()?;
@@ -194,21 +194,21 @@ impl Parse for Statement {
         }
         if lookahead.peek(kw::input) {
             input.parse::<kw::input>()?;
-            let name: Ident = input.parse()?;
+            let name = parse_name(input, "input", "input x: [3];")?;
             input.parse::<Token![:]>()?;
             let ty = input.parse()?;
             input.parse::<Token![;]>()?;
             Ok(Statement::Input { name, ty })
         } else if lookahead.peek(Token![let]) {
             input.parse::<Token![let]>()?;
-            let name: Ident = input.parse()?;
+            let name = parse_name(input, "let", "let hidden = Dense::<4>(x);")?;
             input.parse::<Token![=]>()?;
             let expr = parse_expr(input)?;
             input.parse::<Token![;]>()?;
             Ok(Statement::Let { name, expr })
         } else if lookahead.peek(kw::output) {
             input.parse::<kw::output>()?;
-            let name: Ident = input.parse()?;
+            let name = parse_name(input, "output", "output score = Dense::<1>(x);")?;
             input.parse::<Token![=]>()?;
             let expr = parse_expr(input)?;
             input.parse::<Token![;]>()?;
@@ -217,6 +217,14 @@ impl Parse for Statement {
             Err(lookahead.error())
         }
     }
+}
+
+/// Reads the name that follows the keyword of a statement; `example` shows the statement.
+fn parse_name(input: ParseStream, keyword: &str, example: &str) -> syn::Result<Ident> {
+    if input.peek(Ident) {
+        return input.parse();
+    }
+    Err(input.error(format!("expected a name after `{keyword}`, as in `{example}`")))
 }
 
 /// Reads `#[frozen]`; any other attribute on a statement is an error.
@@ -270,15 +278,18 @@ fn parse_id_vocabulary(input: ParseStream) -> syn::Result<Size> {
 }
 
 fn parse_size(input: ParseStream) -> syn::Result<Size> {
-    if input.peek(syn::LitInt) {
+    let size = if input.peek(syn::LitInt) {
         let literal: syn::LitInt = input.parse()?;
-        return size_from_literal(&literal);
+        size_from_literal(&literal)?
+    } else if input.peek(Ident) || input.peek(Token![::]) || input.peek(Token![crate]) || input.peek(Token![self]) || input.peek(Token![super]) {
+        Size::Constant { path: syn::Path::parse_mod_style(input)? }
+    } else {
+        return Err(input.error("expected a size: an integer literal such as `3`, or the path of a `usize` constant"));
+    };
+    if !(input.is_empty() || input.peek(Token![,]) || input.peek(Token![;]) || input.peek(Token![>])) {
+        return Err(input.error("a size must be an integer literal or a constant's path, not an expression; define a constant for the computed size"));
     }
-    if input.peek(Ident) || input.peek(Token![::]) || input.peek(Token![crate]) || input.peek(Token![self]) || input.peek(Token![super]) {
-        let path = syn::Path::parse_mod_style(input)?;
-        return Ok(Size::Constant { path });
-    }
-    Err(input.error("expected a size: an integer literal such as `3`, or the path of a `usize` constant"))
+    Ok(size)
 }
 
 fn size_from_literal(literal: &syn::LitInt) -> syn::Result<Size> {
@@ -299,6 +310,10 @@ fn parse_layer_path(input: ParseStream) -> syn::Result<LayerSyntax> {
     let expr: Expr = input.parse()?;
     match expr {
         Expr::Path(path) if path.qself.is_none() => layer_from_path(path.path),
+        Expr::Call(call) => Err(syn::Error::new(
+            call.span(),
+            "a `layer` declaration names a layer without calling it; declare `layer NAME = Dense::<4>;` and call `NAME(x)` in a `let` or `output`",
+        )),
         other => Err(syn::Error::new(other.span(), "expected a layer kind such as `Dense::<4, Relu>` or a model type")),
     }
 }
@@ -330,7 +345,10 @@ fn generic_arg(arg: syn::GenericArgument) -> syn::Result<GenericArg> {
         syn::GenericArgument::Const(Expr::Block(block)) if block.block.stmts.len() == 1 => match &block.block.stmts[0] {
             syn::Stmt::Expr(Expr::Path(path), None) if path.qself.is_none() => Ok(GenericArg::Size(Size::Constant { path: path.path.clone() })),
             syn::Stmt::Expr(expr @ (Expr::Lit(_) | Expr::Unary(_)), None) => Ok(GenericArg::Rate(factor(expr)?)),
-            _ => Err(syn::Error::new(block.span(), "a size must be an integer literal or a constant's path, not an expression")),
+            _ => Err(syn::Error::new(
+                block.span(),
+                "a size must be an integer literal or a constant's path, not an expression; define a constant for the computed size",
+            )),
         },
         syn::GenericArgument::Type(syn::Type::Path(ty)) if ty.qself.is_none() => option_or_constant(ty.path),
         other => Err(syn::Error::new(

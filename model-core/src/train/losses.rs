@@ -1,12 +1,13 @@
 //! The loss tuple that `compile` takes, checked against a model's outputs.
 
 use crate::Real;
+use crate::checks::{LossCount, LossCountMatches, LossTuple, LossesForOneOutput, OneLossForOutputs};
 use crate::loss::{GradientOf, HeadOutput, Loss};
 
 /// One loss per output of a model whose outputs are described by `Heads`.
 ///
-/// Implemented for a single [`Loss`] (a model with one output) and for tuples of losses with
-/// one element per output.
+/// Implemented for a single [`Loss`] (a model with one output) and for tuples of up to six
+/// losses with one element per output.
 #[diagnostic::on_unimplemented(
     message = "the losses `{Self}` do not fit the model's outputs `{Heads}`",
     label = "give one loss per output: a single loss for one output, a tuple for several",
@@ -23,11 +24,35 @@ pub trait LossSet<Heads> {
     fn reports_accuracy(&self, k: usize) -> bool;
 }
 
+// The count check is a separate bound on a tuple of the losses' own length, so that exactly one
+// `LossCountMatches` impl applies to any losses and heads. The compiler then reports the
+// where-clause that fails inside that impl, whose message gives both counts, instead of a bare
+// "`LossSet` is not implemented".
+impl<L, Heads> LossSet<Heads> for L
+where
+    L: LossTuple,
+    L::Arity: LossCountMatches<Heads>,
+{
+    fn compute<T: Real>(&self, k: usize, head: &HeadOutput<'_, T>, targets: &[T], grad: Option<&mut [T]>) -> (f64, GradientOf) {
+        LossTuple::compute(self, k, head, targets, grad)
+    }
+    fn weight(&self, k: usize) -> f64 {
+        LossTuple::weight(self, k)
+    }
+    fn name(&self, k: usize) -> &'static str {
+        LossTuple::name(self, k)
+    }
+    fn reports_accuracy(&self, k: usize) -> bool {
+        LossTuple::reports_accuracy(self, k)
+    }
+}
+
 /// The width of one model output, as an element of a model's `Heads` tuple.
 #[derive(Clone, Copy, Debug)]
 pub struct Head<const WIDTH: usize>;
 
-impl<L: Loss, H> LossSet<(H,)> for L {
+impl<L: Loss> LossTuple for L {
+    type Arity = (L,);
     fn compute<T: Real>(&self, _k: usize, head: &HeadOutput<'_, T>, targets: &[T], grad: Option<&mut [T]>) -> (f64, GradientOf) {
         Loss::compute(self, head, targets, grad)
     }
@@ -43,8 +68,9 @@ impl<L: Loss, H> LossSet<(H,)> for L {
 }
 
 macro_rules! impl_loss_tuple {
-    ($(($index:tt, $loss:ident, $head:ident)),+) => {
-        impl<$($loss: Loss, $head),+> LossSet<($($head,)+)> for ($($loss,)+) {
+    ($(($index:tt, $loss:ident)),+) => {
+        impl<$($loss: Loss),+> LossTuple for ($($loss,)+) {
+            type Arity = ($($loss,)+);
             fn compute<T: Real>(&self, k: usize, head: &HeadOutput<'_, T>, targets: &[T], grad: Option<&mut [T]>) -> (f64, GradientOf) {
                 match k {
                     $($index => Loss::compute(&self.$index, head, targets, grad),)+
@@ -73,9 +99,58 @@ macro_rules! impl_loss_tuple {
     };
 }
 
-impl_loss_tuple!((0, L0, H0), (1, L1, H1));
-impl_loss_tuple!((0, L0, H0), (1, L1, H1), (2, L2, H2));
-impl_loss_tuple!((0, L0, H0), (1, L1, H1), (2, L2, H2), (3, L3, H3));
-impl_loss_tuple!((0, L0, H0), (1, L1, H1), (2, L2, H2), (3, L3, H3), (4, L4, H4));
-impl_loss_tuple!((0, L0, H0), (1, L1, H1), (2, L2, H2), (3, L3, H3), (4, L4, H4), (5, L5, H5));
+impl_loss_tuple!((0, L0), (1, L1));
+impl_loss_tuple!((0, L0), (1, L1), (2, L2));
+impl_loss_tuple!((0, L0), (1, L1), (2, L2), (3, L3));
+impl_loss_tuple!((0, L0), (1, L1), (2, L2), (3, L3), (4, L4));
+impl_loss_tuple!((0, L0), (1, L1), (2, L2), (3, L3), (4, L4), (5, L5));
 
+/// Implements [`LossCountMatches`] for `n` losses and `n` heads, or for unequal counts with a
+/// where-clause that never holds. That clause is on the first head's type rather than on the
+/// losses. rustc (1.95) shows the message of a failing clause, instead of the message of the
+/// bound that required it, only when the two have different self types.
+macro_rules! impl_count {
+    ([$($loss:ident),+]; [$($head:ident),+]) => {
+        impl<$($loss,)+ $($head),+> LossCountMatches<($($head,)+)> for ($($loss,)+) {}
+    };
+    ([$($loss:ident),+]; [$($head:ident),+]; $check:path) => {
+        impl<$($loss,)+ $($head),+> LossCountMatches<($($head,)+)> for ($($loss,)+) where H0: $check {}
+    };
+}
+
+impl_count!([L0]; [H0]);
+impl_count!([L0]; [H0, H1]; OneLossForOutputs<2>);
+impl_count!([L0]; [H0, H1, H2]; OneLossForOutputs<3>);
+impl_count!([L0]; [H0, H1, H2, H3]; OneLossForOutputs<4>);
+impl_count!([L0]; [H0, H1, H2, H3, H4]; OneLossForOutputs<5>);
+impl_count!([L0]; [H0, H1, H2, H3, H4, H5]; OneLossForOutputs<6>);
+impl_count!([L0, L1]; [H0]; LossesForOneOutput<2>);
+impl_count!([L0, L1]; [H0, H1]);
+impl_count!([L0, L1]; [H0, H1, H2]; LossCount<3, 2>);
+impl_count!([L0, L1]; [H0, H1, H2, H3]; LossCount<4, 2>);
+impl_count!([L0, L1]; [H0, H1, H2, H3, H4]; LossCount<5, 2>);
+impl_count!([L0, L1]; [H0, H1, H2, H3, H4, H5]; LossCount<6, 2>);
+impl_count!([L0, L1, L2]; [H0]; LossesForOneOutput<3>);
+impl_count!([L0, L1, L2]; [H0, H1]; LossCount<2, 3>);
+impl_count!([L0, L1, L2]; [H0, H1, H2]);
+impl_count!([L0, L1, L2]; [H0, H1, H2, H3]; LossCount<4, 3>);
+impl_count!([L0, L1, L2]; [H0, H1, H2, H3, H4]; LossCount<5, 3>);
+impl_count!([L0, L1, L2]; [H0, H1, H2, H3, H4, H5]; LossCount<6, 3>);
+impl_count!([L0, L1, L2, L3]; [H0]; LossesForOneOutput<4>);
+impl_count!([L0, L1, L2, L3]; [H0, H1]; LossCount<2, 4>);
+impl_count!([L0, L1, L2, L3]; [H0, H1, H2]; LossCount<3, 4>);
+impl_count!([L0, L1, L2, L3]; [H0, H1, H2, H3]);
+impl_count!([L0, L1, L2, L3]; [H0, H1, H2, H3, H4]; LossCount<5, 4>);
+impl_count!([L0, L1, L2, L3]; [H0, H1, H2, H3, H4, H5]; LossCount<6, 4>);
+impl_count!([L0, L1, L2, L3, L4]; [H0]; LossesForOneOutput<5>);
+impl_count!([L0, L1, L2, L3, L4]; [H0, H1]; LossCount<2, 5>);
+impl_count!([L0, L1, L2, L3, L4]; [H0, H1, H2]; LossCount<3, 5>);
+impl_count!([L0, L1, L2, L3, L4]; [H0, H1, H2, H3]; LossCount<4, 5>);
+impl_count!([L0, L1, L2, L3, L4]; [H0, H1, H2, H3, H4]);
+impl_count!([L0, L1, L2, L3, L4]; [H0, H1, H2, H3, H4, H5]; LossCount<6, 5>);
+impl_count!([L0, L1, L2, L3, L4, L5]; [H0]; LossesForOneOutput<6>);
+impl_count!([L0, L1, L2, L3, L4, L5]; [H0, H1]; LossCount<2, 6>);
+impl_count!([L0, L1, L2, L3, L4, L5]; [H0, H1, H2]; LossCount<3, 6>);
+impl_count!([L0, L1, L2, L3, L4, L5]; [H0, H1, H2, H3]; LossCount<4, 6>);
+impl_count!([L0, L1, L2, L3, L4, L5]; [H0, H1, H2, H3, H4]; LossCount<5, 6>);
+impl_count!([L0, L1, L2, L3, L4, L5]; [H0, H1, H2, H3, H4, H5]);

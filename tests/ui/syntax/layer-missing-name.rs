@@ -1,0 +1,13 @@
+// A `layer` declaration without a name is rejected, and the message shows the statement's
+// form. The caret lands on `=`, where the name was expected.
+use keramic::prelude::*;
+
+model! {
+    struct Nameless {
+        input x: [3];
+        layer = Dense::<4>;
+        output score = Dense::<1>(x);
+    }
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+// A `let` statement without a name is rejected, and the message shows the statement's form.
+// The caret lands on `=`, where the name was expected.
+use keramic::prelude::*;
+
+model! {
+    struct Nameless {
+        input x: [3];
+        let = Dense::<4>(x);
+        output score = Dense::<1>(x);
+    }
+}
+
+fn main() {}
