@@ -6,14 +6,15 @@ mod early_stopping;
 mod losses;
 mod logs;
 mod options;
+mod progress;
 mod schedule;
 
 pub use callback::{BatchEnd, Callback, EpochEnd};
 pub use checkpoint::{ModelCheckpoint, checkpoint_from_bytes, checkpoint_to_bytes, load_checkpoint, save_checkpoint};
 pub use early_stopping::{EarlyStopping, Monitor};
 pub use losses::{Head, LossSet};
-pub use logs::{EpochLog, Evaluation, History, OutputScores};
-pub use options::Fit;
+pub use logs::{EpochLog, Evaluation, ExportError, History, OutputScores};
+pub use options::{Fit, Verbosity};
 pub use schedule::{ReduceLrOnPlateau, StepDecay};
 
 use std::time::Instant;
@@ -27,7 +28,8 @@ use crate::loss::GradientOf;
 use crate::metrics;
 use crate::network::Network;
 use crate::optim::Optimizer;
-use logs::{ScoreTotals, format_epoch};
+use logs::ScoreTotals;
+use progress::Progress;
 
 /// Methods every generated model has: compiling for training, and prediction.
 pub trait NetworkExt<T: Real>: Network<T> {
@@ -222,8 +224,9 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
     /// Trains the model on `data`.
     ///
     /// Every input and target row is checked before the first step. Each epoch shuffles the
-    /// training rows (unless turned off), takes one optimizer step per batch, and, when
-    /// verbose, prints one line with the epoch's losses and metrics.
+    /// training rows (unless turned off), takes one optimizer step per batch, and reports its
+    /// progress as [`Fit::verbosity`] sets: by default a progress bar on a terminal, otherwise
+    /// one line per epoch with the epoch's losses and metrics.
     ///
     /// # Errors
     /// An invalid option, an empty training set, a bad id or value in any row (named by row
@@ -253,6 +256,7 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
 
         let mut history = History::default();
         let batches = train_len.div_ceil(options.batch_size);
+        let mut display = Progress::new(options, batches);
         for epoch in options.initial_epoch + 1..=options.epochs {
             let started = Instant::now();
             for callback in callbacks.iter_mut() {
@@ -287,13 +291,12 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
                 for callback in callbacks.iter_mut() {
                     callback.on_batch_end(&progress);
                 }
+                display.batch_end(&progress, || totals.finish(M::OUTPUT_NAMES, &self.losses));
             }
             let train = totals.finish(M::OUTPUT_NAMES, &self.losses);
             let validation = if validation.is_empty() { None } else { Some(self.evaluate_rows(data, &validation)?) };
             let log = EpochLog { epoch, train, validation, seconds: started.elapsed().as_secs_f64() };
-            if options.verbose {
-                println!("{}", format_epoch(&log, options.epochs));
-            }
+            display.epoch_end(&log);
             let mut end = EpochEnd { log: &log, model: &mut *self.model, optimizer: &mut self.optimizer, stop: false };
             for callback in callbacks.iter_mut() {
                 callback.on_epoch_end(&mut end)?;

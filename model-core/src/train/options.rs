@@ -5,7 +5,7 @@ use rand::rngs::StdRng;
 
 use crate::error::{Error, Result};
 
-/// Options of [`Training::fit`], built like Keras's `fit` arguments.
+/// Options of [`Training::fit`](super::Training::fit), built like Keras's `fit` arguments.
 #[derive(Clone, Debug)]
 pub struct Fit {
     pub(crate) epochs: usize,
@@ -14,14 +14,30 @@ pub struct Fit {
     pub(crate) shuffle: bool,
     pub(crate) seed: u64,
     pub(crate) initial_epoch: usize,
-    pub(crate) verbose: bool,
+    pub(crate) verbosity: Verbosity,
+}
+
+/// The progress output of [`Training::fit`](super::Training::fit).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Verbosity {
+    /// Prints nothing.
+    Silent,
+    /// Draws a progress bar for each epoch when standard output is a terminal, and prints one
+    /// line per epoch when it is not, for example when the output goes to a file or a CI log.
+    /// The bar shows the steps taken, the elapsed time, the estimated time left and the
+    /// running losses. At the end of the epoch, that epoch's line replaces it.
+    #[default]
+    Auto,
+    /// Prints one line per epoch with its losses and metrics, even on a terminal.
+    OneLinePerEpoch,
 }
 
 impl Fit {
     /// Trains for `epochs` epochs with Keras's other defaults: batch size 32, no validation
-    /// split, shuffling every epoch, one progress line per epoch.
+    /// split, shuffling every epoch, and progress output as [`Verbosity::Auto`] describes.
     pub fn epochs(epochs: usize) -> Self {
-        Fit { epochs, batch_size: 32, validation_split: 0.0, shuffle: true, seed: 0, initial_epoch: 0, verbose: true }
+        Fit { epochs, batch_size: 32, validation_split: 0.0, shuffle: true, seed: 0, initial_epoch: 0, verbosity: Verbosity::Auto }
     }
 
     /// Sets the number of rows per optimizer step. The last batch of an epoch may be smaller.
@@ -57,9 +73,16 @@ impl Fit {
         self
     }
 
-    /// Turns the progress line printed after each epoch on or off (on by default).
+    /// Turns the progress output on ([`Verbosity::Auto`], the default) or off
+    /// ([`Verbosity::Silent`]).
     pub fn verbose(mut self, verbose: bool) -> Self {
-        self.verbose = verbose;
+        self.verbosity = if verbose { Verbosity::Auto } else { Verbosity::Silent };
+        self
+    }
+
+    /// Sets what `fit` prints while it trains.
+    pub fn verbosity(mut self, verbosity: Verbosity) -> Self {
+        self.verbosity = verbosity;
         self
     }
 
