@@ -45,6 +45,85 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Progress and learning curves
+//!
+//! On a terminal, `fit` draws a progress bar for each epoch with the steps taken, the elapsed
+//! time, the estimated time left and the running loss of each output, and leaves one line per
+//! epoch with its training and validation scores. When standard output is not a terminal, it
+//! prints only those lines. [`train::Verbosity`] chooses, and `Fit::verbose(false)` silences
+//! it.
+//!
+//! `fit` returns a [`train::History`]. [`train::History::write_csv`] saves it with one column per
+//! score, named as in the epoch lines, and with the `plot` feature `History::plot` draws the
+//! learning curves to a PNG file:
+//!
+//! ```
+//! # use keramic::prelude::*;
+//! # model! {
+//! #     pub struct Line {
+//! #         input x: [1];
+//! #         output y = Dense::<1>(x);
+//! #     }
+//! # }
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let data: Dataset<LineInput, LineOutput> =
+//! #     (0..100).map(|i| (LineInput { x: [i as f32 / 100.0] }, LineOutput { y: [2.0 * i as f32 / 100.0] })).collect();
+//! # let mut model = Line::new(&mut rand::rng());
+//! # let mut training = model.compile(MeanSquaredError, Adam::new(0.05));
+//! let history = training.fit(&data, &Fit::epochs(10).validation_split(0.2).verbose(false))?;
+//!
+//! let folder = std::env::temp_dir();
+//! history.write_csv(folder.join("history.csv"))?;
+//! #[cfg(feature = "plot")]
+//! history.plot(folder.join("history.png"))?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # A picture of the model
+//!
+//! [`summary::Summary::to_dot`] turns `Name::summary()` into a Graphviz graph like the one
+//! Keras's `plot_model` draws, with the name, kind and output shape of every input and layer.
+//! A shared layer is one node with an edge from each value it is called on.
+//!
+//! ```
+//! use keramic::prelude::*;
+//!
+//! model! {
+//!     pub struct Pair {
+//!         input a: [2];
+//!         input b: [2];
+//!         layer shared = Dense::<3>;
+//!         output sum = Add(shared(a), shared(b));
+//!     }
+//! }
+//!
+//! # fn main() -> std::io::Result<()> {
+//! let dot = Pair::summary().to_dot();
+//! assert!(dot.contains("\"a\" -> \"shared\";"));
+//! assert!(dot.contains("\"b\" -> \"shared\";"));
+//! std::fs::write(std::env::temp_dir().join("pair.dot"), dot)?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! `dot -Tpng pair.dot -o pair.png` renders it with Graphviz.
+//!
+//! # Examples
+//!
+//! The repository's `examples` folder has numbered examples that each add one idea, from a
+//! first model (`01_first_model`) through shared layers, embeddings, shared submodels, two
+//! outputs, stacking and frozen layers to classification and regression on real data sets
+//! (`08_iris`, `09_diabetes`). Run one with `cargo run --release --example 01_first_model`.
+//!
+//! # Cargo features
+//!
+//! - `plot`: `History::plot`, through the plotters crate. It draws text with the system's
+//!   fonts, found through fontconfig, so building it needs the fontconfig and FreeType
+//!   development files (Debian's `libfontconfig1-dev` and `libfreetype-dev`).
+
+#![warn(missing_docs)]
 
 pub use model_core::*;
 
@@ -56,6 +135,70 @@ pub use model_core as __model_core;
 extern crate self as keramic;
 
 /// Declares a model in the style of Keras's functional API.
+///
+/// # Example
+///
+/// A submodel that maps a team id to a learned strength, shared by both teams of a game, and a
+/// game model with a regression output and a classification output:
+///
+/// ```
+/// use keramic::prelude::*;
+/// use rand::SeedableRng;
+///
+/// const TEAMS: usize = 20;
+///
+/// model! {
+///     /// Maps a team id to one learned strength.
+///     pub struct Strength {
+///         input team: Id<TEAMS>;
+///         let vector = Embedding::<TEAMS, 1>(team);     // [1, 1]
+///         output strength = Flatten(vector);            // [1]
+///     }
+/// }
+///
+/// model! {
+///     /// Predicts the score difference of a game, then whether `team_1` wins.
+///     pub struct Game {
+///         input team_1: Id<TEAMS>;
+///         input team_2: Id<TEAMS>;
+///         input home: [1];
+///         layer strength = Strength;                    // one instance for both calls
+///         let diff = Subtract(strength(team_1), strength(team_2));
+///         output score_diff = Dense::<1>(Concatenate(home, diff));
+///         output win = Dense::<1, Sigmoid>(score_diff);
+///     }
+/// }
+///
+/// // The shared embedding counts once: 20, then 2 + 1 and 1 + 1 for the Dense layers.
+/// const _: () = assert!(Game::TRAINABLE_PARAMS == TEAMS + 5);
+///
+/// # fn main() -> Result<(), keramic::Error> {
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+/// let data: Dataset<GameInput, GameOutput> = (0..400u32)
+///     .map(|i| {
+///         let (team_1, team_2) = (i % 20, (i * 7 + 3) % 20);
+///         let score_diff = team_1 as f32 - team_2 as f32;
+///         let input = GameInput { team_1, team_2, home: [(i % 2) as f32] };
+///         let win = if score_diff > 0.0 { 1.0 } else { 0.0 };
+///         (input, GameOutput { score_diff: [score_diff], win: [win] })
+///     })
+///     .collect();
+///
+/// let mut model = Game::new(&mut rng);
+/// let mut training = model.compile((MeanAbsoluteError, BinaryCrossentropy), Adam::new(0.05));
+/// let history = training.fit(&data, &Fit::epochs(5).validation_split(0.2).verbose(false))?;
+/// assert_eq!(history.epochs.len(), 5);
+///
+/// let scores = training.evaluate(&data)?;
+/// let win = scores.output("win").and_then(|win| win.accuracy);
+/// println!("score_diff MAE {:.2}, win accuracy {win:?}", scores.outputs[0].loss);
+///
+/// let game = GameInput { team_1: 15, team_2: 2, home: [1.0] };
+/// let predicted = model.predict_one(&game)?;
+/// println!("predicted score difference {:.1}", predicted.score_diff[0]);
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// # Grammar
 ///
@@ -139,6 +282,10 @@ extern crate self as keramic;
 /// - Shape mismatches that involve the output size of another model are reported by the
 ///   compiler's type check rather than by the macro, because one macro invocation cannot read
 ///   another model's declaration.
+/// - `#[frozen]` freezes an instance when the model is created. Each layer stores whether it is
+///   trainable, so assigning another instance to the field, such as a pretrained submodel,
+///   brings that instance's setting along: call `set_trainable(false)` on the field after the
+///   assignment to keep it frozen.
 pub use model_macros::model;
 
 /// Everything a model file needs: the macro, losses, optimizers, data and training types.

@@ -3,6 +3,10 @@
 //! The `model!` macro of the `keramic` crate generates code that calls into this crate: the
 //! layers with their forward and backward passes, the losses, the optimizers, the training loop
 //! and the data loading. Users normally reach it through `keramic::prelude`.
+//!
+//! The `plot` feature adds `train::History::plot`, which draws learning curves to a PNG file.
+
+#![warn(missing_docs)]
 
 #[doc(hidden)]
 pub mod checks;
