@@ -40,8 +40,8 @@ fn quiet(epochs: usize) -> Fit {
     Fit::epochs(epochs).verbose(false)
 }
 
-/// Reads `text` as `ratings.csv` in the ways a CSV file becomes rows, and checks that all of
-/// them fail with `expected`.
+/// Reads `text` as `ratings.csv` in the three ways a CSV file becomes rows, and checks that
+/// all three fail with `expected`.
 fn assert_csv_error(text: &str, expected: &str) {
     let error = keramic::data::csv::read_csv_from::<RatingRow, _>(text.as_bytes(), "ratings.csv").unwrap_err();
     assert_eq!(error.to_string(), expected, "read_csv_from");
@@ -49,14 +49,12 @@ fn assert_csv_error(text: &str, expected: &str) {
     let error = Dataset::read_csv_from(text.as_bytes(), "ratings.csv", to_pair).unwrap_err();
     assert_eq!(error.to_string(), expected, "Dataset::read_csv_from");
 
+    let mut model = model();
+    let mut training = model.compile(MeanSquaredError, Adam::default());
     let error = CsvChunks::from_bytes(text.as_bytes(), "ratings.csv", 2, to_pair)
-        .and_then(|mut source| {
-            source.rewind()?;
-            while source.next_chunk()?.is_some() {}
-            Ok(())
-        })
+        .and_then(|mut source| training.fit_stream(&mut source, &quiet(1)))
         .unwrap_err();
-    assert_eq!(error.to_string(), expected, "CsvChunks");
+    assert_eq!(error.to_string(), expected, "fit_stream on CsvChunks");
 }
 
 #[test]
@@ -122,7 +120,9 @@ fn csv_header_only_is_rejected_for_a_dataset() {
     assert_eq!(error.to_string(), expected);
 
     let mut source = CsvChunks::from_bytes(text.as_bytes(), "ratings.csv", 10, to_pair).unwrap();
-    assert_eq!(source.next_chunk().unwrap_err().to_string(), expected);
+    let mut model = model();
+    let error = model.compile(MeanSquaredError, Adam::default()).fit_stream(&mut source, &quiet(1)).unwrap_err();
+    assert_eq!(error.to_string(), expected);
 }
 
 #[test]
@@ -157,6 +157,23 @@ fn id_outside_vocabulary_names_row_everywhere() {
     let mut training = model.compile(MeanSquaredError, Adam::default());
     assert_eq!(training.evaluate(&data).unwrap_err().to_string(), expected, "evaluate");
     assert_eq!(training.fit(&data, &quiet(1)).unwrap_err().to_string(), expected, "fit");
+
+    // In a stream, the row counts from the start of the pass, across chunks.
+    let mut source = DatasetChunks::new(&data, 4).unwrap();
+    assert_eq!(training.fit_stream(&mut source, &quiet(1)).unwrap_err().to_string(), expected, "fit_stream");
+    assert_eq!(training.evaluate_stream(&mut source).unwrap_err().to_string(), expected, "evaluate_stream");
+}
+
+#[test]
+fn stream_keeps_steps_before_bad_chunk() {
+    let mut data: Vec<_> = rows(12).inputs().iter().cloned().zip(rows(12).targets().iter().cloned()).collect();
+    data[9].0.user = 7;
+    let data: Dataset<_, _> = data.into_iter().collect();
+    let mut model = model();
+    let before = model.predict(&data.inputs()[..1]).unwrap();
+    let mut source = DatasetChunks::new(&data, 8).unwrap();
+    model.compile(MeanSquaredError, Adam::new(0.1)).fit_stream(&mut source, &quiet(1).batch_size(4)).unwrap_err();
+    assert_ne!(model.predict(&data.inputs()[..1]).unwrap(), before, "the first chunk trained before the bad one was read");
 }
 
 #[test]
@@ -177,7 +194,7 @@ fn nan_values_name_row_and_field() {
         training.evaluate(&data).unwrap_err().to_string(),
         "input `extra`, row 4: value -inf is not finite; clean or drop this row"
     );
-    let error = training.fit(&data.select(&[0, 1, 3, 4]), &quiet(1)).unwrap_err();
+    let error = training.fit_stream(&mut DatasetChunks::new(&data.select(&[0, 1, 3, 4]), 3).unwrap(), &quiet(1)).unwrap_err();
     assert_eq!(error.to_string(), "input `extra`, row 3: value -inf is not finite; clean or drop this row");
     assert_eq!(
         model.predict(&data.inputs()[4..]).unwrap_err().to_string(),
@@ -192,6 +209,9 @@ fn empty_data_is_rejected() {
     let mut training = model.compile(MeanSquaredError, Adam::default());
     assert_eq!(training.fit(&empty, &quiet(1)).unwrap_err().to_string(), "the training set (after the validation split) has no rows");
     assert_eq!(training.evaluate(&empty).unwrap_err().to_string(), "the evaluation set has no rows");
+    let mut source = DatasetChunks::new(&empty, 4).unwrap();
+    assert_eq!(training.fit_stream(&mut source, &quiet(1)).unwrap_err().to_string(), "the training stream has no rows");
+    assert_eq!(training.evaluate_stream(&mut source).unwrap_err().to_string(), "the evaluation stream has no rows");
 }
 
 #[test]
@@ -201,6 +221,8 @@ fn zero_batch_size_is_rejected() {
     let mut model = model();
     let mut training = model.compile(MeanSquaredError, Adam::default());
     assert_eq!(training.fit(&data, &quiet(1).batch_size(0)).unwrap_err().to_string(), expected);
+    let mut source = DatasetChunks::new(&data, 4).unwrap();
+    assert_eq!(training.fit_stream(&mut source, &quiet(1).batch_size(0)).unwrap_err().to_string(), expected);
 }
 
 #[test]
@@ -233,6 +255,18 @@ fn smallest_useful_split_validates_one_row() {
     let history = model().compile(MeanSquaredError, Adam::default()).fit(&rows(5), &quiet(2).validation_split(0.1)).unwrap();
     assert_eq!(history.epochs.len(), 2);
     assert!(history.epochs.iter().all(|log| log.validation.is_some()));
+}
+
+#[test]
+fn stream_rejects_validation_split() {
+    let data = rows(8);
+    let mut source = DatasetChunks::new(&data, 4).unwrap();
+    let error = model().compile(MeanSquaredError, Adam::default()).fit_stream(&mut source, &quiet(1).validation_split(0.2)).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid validation_split: 0.2 cannot hold out rows of a stream; pass a validation source to \
+         fit_stream_with_callbacks instead"
+    );
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! Data sets read one chunk of rows at a time, for data that does not fit in memory.
 //!
-//! Training reads a [`ChunkSource`] one pass per epoch. [`CsvChunks`] reads a CSV file of any
-//! size a fixed number of rows at a time, and [`DatasetChunks`] cuts a data set in memory into
-//! chunks.
+//! [`Training::fit_stream`](crate::train::Training::fit_stream) and
+//! [`Training::evaluate_stream`](crate::train::Training::evaluate_stream) read a
+//! [`ChunkSource`]. [`CsvChunks`] reads a CSV file of any size a fixed number of rows at a time,
+//! and [`DatasetChunks`] cuts a data set in memory into chunks.
 
 use std::fs::File;
 use std::io::{Cursor, Read};

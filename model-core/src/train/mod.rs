@@ -8,6 +8,7 @@ mod logs;
 mod options;
 mod progress;
 mod schedule;
+mod stream;
 
 pub use callback::{BatchEnd, Callback, EpochEnd};
 pub use checkpoint::{ModelCheckpoint, checkpoint_from_bytes, checkpoint_to_bytes, load_checkpoint, save_checkpoint};
