@@ -371,8 +371,6 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
 
     /// Takes one optimizer step, adds the batch's scores to `totals` when given and returns
     /// the batch's total loss.
-    /// Takes one optimizer step, adds the batch's scores to `totals` when given and returns
-    /// the batch's total loss.
     fn scored_step(&mut self, data: &Dataset<M::Input, M::Output>, indices: &[usize], mut totals: Option<&mut ScoreTotals>) -> Result<f64> {
         M::load_inputs(&mut self.workspace, data.inputs(), indices)?;
         self.load_targets(data, indices)?;
