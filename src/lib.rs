@@ -294,12 +294,12 @@ pub mod prelude {
     pub use model_core::Error;
     pub use model_core::data::Dataset;
     pub use model_core::data::csv::read_csv;
-    pub use model_core::io::SaveWeights;
     pub use model_core::data::stream::{ChunkSource, CsvChunks, DatasetChunks};
+    pub use model_core::io::SaveWeights;
     pub use model_core::loss::{BinaryCrossentropy, CategoricalCrossentropy, Loss, MeanAbsoluteError, MeanSquaredError};
     pub use model_core::network::Network;
     pub use model_core::optim::{Adam, Optimizer, Sgd};
     pub use model_core::train::{EarlyStopping, Monitor, ReduceLrOnPlateau, StepDecay};
-    pub use model_core::train::ModelCheckpoint;
     pub use model_core::train::{Evaluation, Fit, History, NetworkExt};
+    pub use model_core::train::ModelCheckpoint;
 }
