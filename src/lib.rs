@@ -212,14 +212,18 @@ extern crate self as keramic;
 /// TYPE      := [N] | [L, N]                floats
 ///            | Id<V>                       one integer id below V
 ///            | [Id<V>; L]                  L integer ids below V
-/// LAYER     := Dense::<UNITS, ACTIVATION?, NoBias?>
-///            | Embedding::<VOCABULARY, DIMENSION>
+/// LAYER     := Dense::<UNITS, ACTIVATION?, NoBias?, KERNEL_PENALTY?, BIAS_PENALTY?>
+///            | Embedding::<VOCABULARY, DIMENSION, PENALTY?>
+///            | Dropout::<RATE>             RATE in [0, 1), active only in fit
 ///            | Flatten | Add | Subtract | Multiply | Concatenate
 ///            | ModelType                   another model, used as a layer
 /// EXPR      := NAME                        a value
 ///            | LAYER(EXPR, ...)            a fresh layer instance, called once
 ///            | NAME(EXPR, ...)             a call of a declared `layer`
 /// ACTIVATION:= Linear | Relu | Sigmoid | Tanh | Softmax
+/// PENALTY   := L1<A> | L2<B> | L1L2<A, B>   A · Σ|w| and B · Σw², with A, B ≥ 0
+/// KERNEL_PENALTY := KernelL1<A> | KernelL2<B> | KernelL1L2<A, B>
+/// BIAS_PENALTY   := BiasL1<A> | BiasL2<B> | BiasL1L2<A, B>
 /// ```
 ///
 /// Sizes are integer literals or paths of `usize` constants written in capitals
@@ -234,6 +238,7 @@ extern crate self as keramic;
 /// | --- | --- | --- |
 /// | `Dense::<U>` | one vector `[N]` | `[U]` |
 /// | `Embedding::<V, D>` | `Id<V>` or `[Id<V>; L]` | `[1, D]` or `[L, D]` |
+/// | `Dropout::<R>` | any float value | the same shape |
 /// | `Flatten` | `[L, D]` | `[L × D]` |
 /// | `Add`, `Multiply` | two or more of equal shape | the same shape |
 /// | `Subtract` | exactly two of equal shape | the same shape |

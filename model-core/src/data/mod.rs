@@ -61,21 +61,23 @@ impl<I: Clone, O: Clone> Dataset<I, O> {
         self.inputs.iter().zip(&self.targets).filter(|(i, o)| keep(i, o)).map(|(i, o)| (i.clone(), o.clone())).collect()
     }
 
-    /// Splits the rows at random into a first part with `1 - fraction` of them and a second
-    /// part with `fraction` of them (rounded down), reproducibly for a given `seed`.
+    /// Splits the rows at random into a first part with `1 - test_fraction` of them and a
+    /// second part with `test_fraction` of them (rounded down), reproducibly for a given
+    /// `seed`. `split_shuffled(0.2, seed)` returns 80% for training and 20% for testing, as
+    /// scikit-learn's `test_size` does.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] when `fraction` is outside [0, 1].
-    pub fn split_shuffled(&self, fraction: f64, seed: u64) -> Result<(Self, Self)> {
-        if !(0.0..=1.0).contains(&fraction) {
+    /// [`Error::InvalidOption`] when `test_fraction` is outside [0, 1].
+    pub fn split_shuffled(&self, test_fraction: f64, seed: u64) -> Result<(Self, Self)> {
+        if !(0.0..=1.0).contains(&test_fraction) {
             return Err(Error::InvalidOption {
-                option: "split fraction",
-                message: format!("{fraction} is outside [0, 1]; pass the share of rows for the second part"),
+                option: "test_fraction",
+                message: format!("{test_fraction} is outside [0, 1]; pass the share of rows for the second (test) part, such as 0.2"),
             });
         }
         let mut order: Vec<usize> = (0..self.len()).collect();
         order.shuffle(&mut StdRng::seed_from_u64(seed));
-        let second_len = (self.len() as f64 * fraction).floor() as usize;
+        let second_len = (self.len() as f64 * test_fraction).floor() as usize;
         let (first, second) = order.split_at(self.len() - second_len);
         Ok((self.select(first), self.select(second)))
     }
