@@ -422,10 +422,31 @@ impl Lowering<'_> {
         }
     }
 
+    /// A `let` value that feeds no layer and no output would still get weights and count in
+    /// the parameter totals, though Keras leaves such a branch out of the model.
+    fn check_unused_values(&mut self) {
+        let output_names: Vec<String> = self.model.outputs.iter().map(|output| output.name.to_string()).collect();
+        for (name, value, span) in &self.scope {
+            if *value == usize::MAX || output_names.contains(name) || matches!(self.model.values[*value].producer, Producer::Input(_)) {
+                continue;
+            }
+            let storage = self.model.values[*value].storage;
+            let used_by_call = self.operands.iter().any(|&v| self.model.values[v].storage == storage);
+            let is_output = self.model.outputs.iter().any(|output| self.model.values[output.value].storage == storage);
+            if !used_by_call && !is_output {
+                self.errors.push(syn::Error::new(*span, format!("value `{name}` is never used; use it in a layer call or an output, or remove it")));
+            }
+        }
+    }
+
     fn check_whole_model(&mut self) {
         if !self.unresolved_value {
             for error in check::unused_inputs(&self.model, &self.operands) {
                 self.errors.push(error);
+            }
+            // Without any output every value is unused; the missing output is the error then.
+            if !self.model.outputs.is_empty() {
+                self.check_unused_values();
             }
         }
         if !self.unresolved_instance {

@@ -16,6 +16,7 @@
 //! every node keeps the span of the user's tokens.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
@@ -432,6 +433,15 @@ fn expr_from_syn(expr: Expr) -> syn::Result<ExprSyntax> {
                     Some(ident) if starts_lowercase(ident) => Callee::Instance(ident.clone()),
                     _ => Callee::Layer(layer_from_path(path.path)?),
                 },
+                // `Dense(1)(x)` is how Keras writes a layer; here sizes are generic arguments.
+                Expr::Call(inner) => {
+                    let kind = inner.func.to_token_stream().to_string().replace(' ', "");
+                    let sizes = inner.args.to_token_stream().to_string();
+                    return Err(syn::Error::new(
+                        inner.span(),
+                        format!("a layer's sizes and options go in angle brackets: write `{kind}::<{sizes}>(...)` instead of `{kind}({sizes})(...)`"),
+                    ));
+                }
                 other => return Err(syn::Error::new(other.span(), "expected a layer kind or a declared layer's name before `(`")),
             };
             let args = call.args.into_iter().map(expr_from_syn).collect::<syn::Result<Vec<_>>>()?;
