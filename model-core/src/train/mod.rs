@@ -250,6 +250,7 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
     ) -> Result<History> {
         options.validate()?;
         self.optimizer.validate()?;
+        self.check_loss_widths()?;
         let train_len = crate::data::training_rows(data.len(), options.validation_split)?;
         let validation: Vec<usize> = (train_len..data.len()).collect();
         let mut order: Vec<usize> = (0..train_len).collect();
@@ -362,6 +363,7 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
             return Err(Error::EmptyData { what: "the batch" });
         }
         self.optimizer.validate()?;
+        self.check_loss_widths()?;
         self.scored_step(data, indices, None)
     }
 
@@ -455,6 +457,24 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
                 saved = rest;
             }
         });
+    }
+
+    /// Rejects categorical cross-entropy on a width-1 output: its softmax is always 1, so the
+    /// loss is constant and nothing would train. Stable Rust cannot state this bound on the
+    /// output's const width, so it is checked here, before the first step.
+    pub(crate) fn check_loss_widths(&self) -> Result<()> {
+        for (k, &width) in M::OUTPUT_WIDTHS.iter().enumerate() {
+            if width == 1 && self.losses.name(k) == "cce" {
+                return Err(Error::InvalidOption {
+                    option: "loss",
+                    message: format!(
+                        "categorical cross-entropy on output `{}`, which has width 1, is constant; use binary cross-entropy for one probability, or give the output one unit per class",
+                        M::OUTPUT_NAMES[k]
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn first_non_finite_gradient(&mut self) -> Option<f64> {

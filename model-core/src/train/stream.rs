@@ -71,6 +71,7 @@ impl<T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training<'_,
             });
         }
         self.optimizer.validate()?;
+        self.check_loss_widths()?;
 
         let mut history = History::default();
         // Unknown until the first pass ends.
