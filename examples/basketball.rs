@@ -6,7 +6,7 @@
 //! contains `games_season_enriched.csv` from the DataCamp course "Advanced Deep Learning with
 //! Keras". Every seed is fixed, so the output repeats from run to run.
 
-#[path = "basketball/cli.rs"]
+#[path = "ncaa/cli.rs"]
 mod cli;
 #[path = "basketball/report.rs"]
 mod report;
@@ -23,7 +23,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::Deserialize;
 
-use cli::{Command, Options};
+use cli::{Options, Spec};
 use report::{StackedReport, TeamStrengthReport, TwoHeadsReport, emit};
 
 /// The CSV file read from the `--data` folder.
@@ -183,26 +183,11 @@ impl Schedule {
     }
 }
 
-fn main() -> ExitCode {
-    let options = match cli::parse_args(std::env::args_os().skip(1)) {
-        Ok(Command::Run(options)) => options,
-        Ok(Command::Help) => {
-            println!("{}", cli::usage());
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
+/// The command line of this example.
+const SPEC: Spec = Spec { example: "basketball", data_file: DATA_FILE, json_help: Some("print one JSON object per model instead of summaries and text"), plot_help: None };
 
-    match run(&options) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> ExitCode {
+    cli::main_with(&SPEC, run)
 }
 
 fn run(options: &Options) -> Result<(), Box<dyn Error>> {

@@ -21,7 +21,7 @@
 //! a PNG file and needs the `plot` feature. Every seed is fixed, so the output repeats from
 //! run to run.
 
-#[path = "regularization/cli.rs"]
+#[path = "ncaa/cli.rs"]
 mod cli;
 #[path = "regularization/report.rs"]
 mod report;
@@ -38,7 +38,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::Deserialize;
 
-use cli::{Command, Options};
+use cli::{Options, Spec};
 use report::{CandidateScore, Report, SeedScores, VariantReport};
 
 /// The CSV file read from the `--data` folder.
@@ -236,26 +236,11 @@ const DROPOUT_CANDIDATES: [Candidate; 2] = [
     Candidate { label: "Dropout 0.5", train: train::<DropoutHalf> },
 ];
 
-fn main() -> ExitCode {
-    let options = match cli::parse_args(std::env::args_os().skip(1)) {
-        Ok(Command::Run(options)) => options,
-        Ok(Command::Help) => {
-            println!("{}", cli::usage());
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
+/// The command line of this example.
+const SPEC: Spec = Spec { example: "regularization", data_file: DATA_FILE, json_help: Some("print one JSON object with every score instead of tables"), plot_help: Some("draw the learning curves of each variant to a PNG file in DIR; needs the `plot` feature (cargo run --release --features plot ...)") };
 
-    match run(&options) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> ExitCode {
+    cli::main_with(&SPEC, run)
 }
 
 fn run(options: &Options) -> Result<(), Box<dyn Error>> {

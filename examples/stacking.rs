@@ -18,7 +18,7 @@
 //! `games_season_enriched.csv` from the DataCamp course "Advanced Deep Learning with Keras".
 //! Every seed is fixed, so the output repeats from run to run.
 
-#[path = "stacking/cli.rs"]
+#[path = "ncaa/cli.rs"]
 mod cli;
 
 use std::error::Error;
@@ -30,7 +30,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::Deserialize;
 
-use cli::{Command, Options};
+use cli::{Options, Spec};
 
 /// The CSV file read from the `--data` folder.
 const DATA_FILE: &str = "games_season_enriched.csv";
@@ -148,26 +148,11 @@ struct TestScores {
     with_first: f64,
 }
 
-fn main() -> ExitCode {
-    let options = match cli::parse_args(std::env::args_os().skip(1)) {
-        Ok(Command::Run(options)) => options,
-        Ok(Command::Help) => {
-            println!("{}", cli::usage());
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
+/// The command line of this example.
+const SPEC: Spec = Spec { example: "stacking", data_file: DATA_FILE, json_help: None, plot_help: None };
 
-    match run(&options) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> ExitCode {
+    cli::main_with(&SPEC, run)
 }
 
 fn run(options: &Options) -> Result<(), Box<dyn Error>> {
