@@ -21,7 +21,7 @@ pub enum Squash {
     Softmax,
 }
 
-/// One output of a model on one batch, as a loss sees it.
+/// One output of a model on one batch, as a loss receives it.
 ///
 /// Matrices are stored sample by sample: the values of sample `r` are
 /// `values[r * width..(r + 1) * width]`.
@@ -48,10 +48,10 @@ pub enum GradientOf {
 
 /// A loss function for one output.
 pub trait Loss: Send + Sync {
-    /// The short name used in progress lines and results, for example `mae`.
+    /// Returns the short name used in progress lines and results, for example `mae`.
     fn name(&self) -> &'static str;
 
-    /// The factor this loss is multiplied by in the total loss. 1 unless set with
+    /// Returns the factor this loss is multiplied by in the total loss. 1 unless set with
     /// [`Loss::weighted`].
     fn weight(&self) -> f64 {
         1.0
@@ -76,7 +76,7 @@ pub trait Loss: Send + Sync {
         grad: Option<&mut [T]>,
     ) -> (f64, GradientOf);
 
-    /// Whether `evaluate` reports accuracy for an output trained with this loss: true for the
+    /// Returns whether `evaluate` reports accuracy for an output trained with this loss: true for the
     /// cross-entropies.
     fn reports_accuracy(&self) -> bool {
         false

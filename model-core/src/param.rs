@@ -38,12 +38,12 @@ pub struct ParamShape {
 }
 
 impl ParamShape {
-    /// A matrix of `rows × columns`, stored row-major.
+    /// Creates the shape of a matrix of `rows × columns`, stored row-major.
     pub const fn matrix(rows: usize, columns: usize) -> Self {
         ParamShape { dims: [rows, columns], rank: 2 }
     }
 
-    /// A vector of `len` values.
+    /// Creates the shape of a vector of `len` values.
     pub const fn vector(len: usize) -> Self {
         ParamShape { dims: [len, 1], rank: 1 }
     }
@@ -53,12 +53,12 @@ impl ParamShape {
         &self.dims[..self.rank]
     }
 
-    /// The number of values.
+    /// Returns the number of values.
     pub fn len(&self) -> usize {
         self.dims().iter().product()
     }
 
-    /// Whether the tensor has no values.
+    /// Returns whether the tensor has no values.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -95,12 +95,12 @@ impl<T: Real> Param<T> {
         &self.value
     }
 
-    /// The weights, mutably.
+    /// Returns the weights, mutably.
     pub fn values_mut(&mut self) -> &mut [T] {
         &mut self.value
     }
 
-    /// The gradient accumulated since the last [`Param::zero_grad`].
+    /// Returns the gradient accumulated since the last [`Param::zero_grad`].
     pub fn grad(&self) -> &[T] {
         &self.grad
     }

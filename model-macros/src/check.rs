@@ -298,7 +298,8 @@ fn floats(layer: &str, value: &str, shape: &Shape, span: Span) -> syn::Result<()
     }
 }
 
-/// A shared instance keeps its weights' shapes, so every call needs the first call's shape.
+/// Checks that a shared instance gets the first call's shape, because its weights keep their
+/// shapes.
 fn same_as_first_call(layer: &str, first: Option<&Shape>, value: &str, shape: &Shape, span: Span) -> syn::Result<()> {
     match first {
         Some(first) if first.equals(shape) == Some(false) => Err(syn::Error::new(
@@ -360,7 +361,7 @@ fn size_within_limit(layer: &str, shape: &Shape, span: Span) -> syn::Result<()> 
     Ok(())
 }
 
-/// A value name that is not defined (yet).
+/// Builds the error for a value name that is not defined, or not yet.
 pub fn unknown_value(ident: &Ident, in_scope: &[&str], later: &[String]) -> syn::Error {
     let name = ident.to_string();
     if later.contains(&name) {
@@ -370,7 +371,7 @@ pub fn unknown_value(ident: &Ident, in_scope: &[&str], later: &[String]) -> syn:
     syn::Error::new(ident.span(), format!("no value named `{name}` in this model{hint}"))
 }
 
-/// A called name that is not a declared layer.
+/// Builds the error for a called name that is not a declared layer.
 pub fn unknown_instance(ident: &Ident, declared: &[String], is_value: bool) -> syn::Error {
     let name = ident.to_string();
     if is_value {
@@ -398,7 +399,7 @@ pub fn unused_inputs(model: &Model, operands: &[usize]) -> Vec<syn::Error> {
         .collect()
 }
 
-/// The closest candidate within a small edit distance, for "did you mean" hints.
+/// Returns the closest candidate within a small edit distance, for "did you mean" hints.
 pub fn suggestion<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).clamp(1, 3);
     candidates

@@ -30,7 +30,7 @@ pub fn expand(model: &Model) -> TokenStream {
 /// What the gradient of a value depends on, to skip work that cannot reach a weight.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum GradNeed {
-    /// The value holds ids, or depends on nothing with weights.
+    /// The value contains ids, or depends on nothing with weights.
     Never,
     /// Only needed when the model is called as a layer on values that need gradients.
     InputGrads,
@@ -390,7 +390,7 @@ impl<'m> Generator<'m> {
                     Self::from_rng(rng)
                 }
 
-                /// The summary table, printed like Keras's `model.summary()`.
+                /// Returns the summary table, printed like Keras's `model.summary()`.
                 pub fn summary() -> ::keramic::__model_core::summary::Summary {
                     <Self as ::keramic::__model_core::network::Network<f32>>::summary()
                 }
@@ -410,7 +410,7 @@ impl<'m> Generator<'m> {
                     #(self.#field_names.set_trainable(trainable);)*
                 }
 
-                /// Whether any layer of the model is trainable.
+                /// Returns whether any layer of the model is trainable.
                 pub fn is_trainable(&self) -> bool {
                     false #(|| self.#field_names.is_trainable())*
                 }
@@ -580,7 +580,7 @@ impl<'m> Generator<'m> {
         quote_spanned!(span=> <#spanned_path as ::keramic::__model_core::__private::checks::SubmodelCall<T, { <#path>::__INPUT_COUNT }, #count>>)
     }
 
-    /// The last-axis widths of a Concatenate's operands and the number of positions.
+    /// Returns the last-axis widths of a Concatenate's operands and the number of positions.
     fn concatenate_layout(&self, call: &Call) -> (Vec<TokenStream>, TokenStream) {
         let widths = call
             .operands
@@ -691,7 +691,7 @@ impl<'m> Generator<'m> {
         quote!(&[#(__logit_seeds[#outputs]),*])
     }
 
-    /// The squashing activation of the Dense call that produced `value`, if any.
+    /// Returns the squashing activation of the Dense call that produced `value`, if any.
     fn squash(&self, value: usize) -> Option<(usize, TokenStream)> {
         let Producer::Call(call) = self.model.values[value].producer else { return None };
         match self.model.instances[self.model.calls[call].instance].kind {

@@ -129,7 +129,7 @@ impl Kind {
         }
     }
 
-    /// Whether the kind owns weights, and so a field of the model struct.
+    /// Returns whether the kind owns weights, and so a field of the model struct.
     pub fn has_weights(&self) -> bool {
         matches!(self, Kind::Dense { .. } | Kind::Embedding { .. } | Kind::Submodel { .. })
     }
@@ -291,7 +291,7 @@ impl Lowering<'_> {
         index
     }
 
-    /// Lowers an expression; `None` when it holds a mistake that was already reported.
+    /// Lowers an expression. Returns `None` when it contains a mistake that was already reported.
     fn lower_expr(&mut self, expr: &ExprSyntax, binding: Option<&Ident>) -> Option<usize> {
         match expr {
             ExprSyntax::Value(ident) => {
@@ -354,7 +354,7 @@ impl Lowering<'_> {
         Some(output)
     }
 
-    /// How messages name a value: its name, or the layer that made it.
+    /// Describes a value for messages: by its name, or by the layer that made it.
     fn describe(&self, value: usize) -> String {
         let value = &self.model.values[value];
         if value.named { format!("`{}`", value.label) } else { format!("the output of `{}`", value.label.trim_end_matches("'s output")) }
@@ -422,8 +422,8 @@ impl Lowering<'_> {
         }
     }
 
-    /// A `let` value that feeds no layer and no output would still get weights and count in
-    /// the parameter totals, though Keras leaves such a branch out of the model.
+    /// Rejects `let` values that feed no layer and no output. Such a value would still get
+    /// weights and count in the parameter totals, though Keras leaves such a branch out.
     fn check_unused_values(&mut self) {
         let output_names: Vec<String> = self.model.outputs.iter().map(|output| output.name.to_string()).collect();
         for (name, value, span) in &self.scope {

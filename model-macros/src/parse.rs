@@ -109,7 +109,7 @@ impl LayerSyntax {
         self.path.span()
     }
 
-    /// The kind's name: the path's last segment.
+    /// Returns the kind's name: the path's last segment.
     pub fn kind_name(&self) -> String {
         self.path.segments.last().map(|segment| segment.ident.to_string()).unwrap_or_default()
     }

@@ -5,7 +5,7 @@ use quote::{ToTokens, quote};
 
 use crate::parse::Size;
 
-/// One dimension: a number the macro knows, or a constant expression that only the compiler
+/// One dimension: a number the macro computes, or a constant expression that only the compiler
 /// can evaluate (a named constant, or a submodel's output size).
 #[derive(Clone, Debug)]
 pub enum Dim {
@@ -25,12 +25,12 @@ impl Dim {
         }
     }
 
-    /// A dimension the compiler computes from `tokens`, printed as `text` in messages.
+    /// Creates a dimension the compiler computes from `tokens`, printed as `text` in messages.
     pub fn expr(tokens: TokenStream, text: String) -> Dim {
         Dim::Expr { tokens: format!("({tokens})"), text }
     }
 
-    /// Whether two dimensions are equal: `Some` when the macro can tell, `None` when only the
+    /// Returns whether two dimensions are equal: `Some` when the macro can tell, `None` when only the
     /// compiler can.
     pub fn equals(&self, other: &Dim) -> Option<bool> {
         match (self, other) {
@@ -63,7 +63,7 @@ impl Dim {
         }
     }
 
-    /// The dimension as a `usize` expression, usable as a const generic argument.
+    /// Returns the dimension as a `usize` expression, usable as a const generic argument.
     pub fn to_const_arg(&self) -> TokenStream {
         match self {
             Dim::Known(value) => {
@@ -98,7 +98,7 @@ pub enum Shape {
 }
 
 impl Shape {
-    /// The number of floats or ids per sample.
+    /// Returns the number of floats or ids per sample.
     pub fn size(&self) -> Dim {
         match self {
             Shape::Floats(dims) => dims.iter().fold(Dim::Known(1), |size, dim| size.mul(dim)),
@@ -113,7 +113,7 @@ impl Shape {
         }
     }
 
-    /// Whether two shapes are equal, as [`Dim::equals`] tells.
+    /// Returns whether two shapes are equal, in the sense of [`Dim::equals`].
     pub fn equals(&self, other: &Shape) -> Option<bool> {
         match (self, other) {
             (Shape::Floats(a), Shape::Floats(b)) => {

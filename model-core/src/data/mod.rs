@@ -36,22 +36,22 @@ impl<I: Clone, O: Clone> Dataset<I, O> {
         Dataset { inputs, targets }
     }
 
-    /// The number of rows.
+    /// Returns the number of rows.
     pub fn len(&self) -> usize {
         self.inputs.len()
     }
 
-    /// Whether the data set has no rows.
+    /// Returns whether the data set has no rows.
     pub fn is_empty(&self) -> bool {
         self.inputs.is_empty()
     }
 
-    /// The input rows.
+    /// Returns the input rows.
     pub fn inputs(&self) -> &[I] {
         &self.inputs
     }
 
-    /// The target rows.
+    /// Returns the target rows.
     pub fn targets(&self) -> &[O] {
         &self.targets
     }
@@ -82,7 +82,7 @@ impl<I: Clone, O: Clone> Dataset<I, O> {
         Ok((self.select(first), self.select(second)))
     }
 
-    /// The rows at `indices`, in that order.
+    /// Returns the rows at `indices`, in that order.
     pub fn select(&self, indices: &[usize]) -> Self {
         indices.iter().map(|&i| (self.inputs[i].clone(), self.targets[i].clone())).collect()
     }

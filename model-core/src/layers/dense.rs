@@ -42,22 +42,22 @@ impl<T: Real, const IN: usize, const OUT: usize> Dense<T, IN, OUT> {
         }
     }
 
-    /// The activation applied after the affine map.
+    /// Returns the activation applied after the affine map.
     pub fn activation(&self) -> Activation {
         self.activation
     }
 
-    /// The kernel, row-major `[IN, OUT]`.
+    /// Returns the kernel, row-major `[IN, OUT]`.
     pub fn kernel(&self) -> &[T] {
         self.kernel.values()
     }
 
-    /// The bias, if the layer has one.
+    /// Returns the bias, if the layer has one.
     pub fn bias(&self) -> Option<&[T]> {
         self.bias.as_ref().map(Param::values)
     }
 
-    /// Whether the optimizer updates this layer.
+    /// Returns whether the optimizer updates this layer.
     pub fn is_trainable(&self) -> bool {
         self.trainable
     }
@@ -67,7 +67,7 @@ impl<T: Real, const IN: usize, const OUT: usize> Dense<T, IN, OUT> {
         self.trainable = trainable;
     }
 
-    /// The number of weights: `IN × OUT`, plus `OUT` with a bias.
+    /// Returns the number of weights: `IN × OUT`, plus `OUT` with a bias.
     pub fn param_count(&self) -> usize {
         IN * OUT + if self.bias.is_some() { OUT } else { 0 }
     }

@@ -21,12 +21,12 @@ impl<const VOCAB: usize, const LEN: usize> IdBatch<VOCAB, LEN> {
         IdBatch { ids: Vec::new() }
     }
 
-    /// The number of samples.
+    /// Returns the number of samples.
     pub fn samples(&self) -> usize {
         self.ids.len() / LEN
     }
 
-    /// The ids, `LEN` per sample.
+    /// Returns the ids, `LEN` per sample.
     pub fn ids(&self) -> &[u32] {
         &self.ids
     }
@@ -71,12 +71,12 @@ impl<T: Real, const VOCAB: usize, const DIM: usize> Embedding<T, VOCAB, DIM> {
         Embedding { table: Param::from_values(table), trainable: true }
     }
 
-    /// The table, row-major `[VOCAB, DIM]`.
+    /// Returns the table, row-major `[VOCAB, DIM]`.
     pub fn table(&self) -> &[T] {
         self.table.values()
     }
 
-    /// Whether the optimizer updates this layer.
+    /// Returns whether the optimizer updates this layer.
     pub fn is_trainable(&self) -> bool {
         self.trainable
     }
@@ -86,7 +86,7 @@ impl<T: Real, const VOCAB: usize, const DIM: usize> Embedding<T, VOCAB, DIM> {
         self.trainable = trainable;
     }
 
-    /// The number of weights, `VOCAB × DIM`.
+    /// Returns the number of weights, `VOCAB × DIM`.
     pub fn param_count(&self) -> usize {
         VOCAB * DIM
     }

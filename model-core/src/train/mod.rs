@@ -207,17 +207,17 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
         }
     }
 
-    /// The model being trained.
+    /// Returns the model being trained.
     pub fn model(&self) -> &M {
         self.model
     }
 
-    /// The model being trained, mutably.
+    /// Returns the model being trained, mutably.
     pub fn model_mut(&mut self) -> &mut M {
         self.model
     }
 
-    /// The optimizer, for example to change its learning rate.
+    /// Returns the optimizer, for example to change its learning rate.
     pub fn optimizer_mut(&mut self) -> &mut O {
         &mut self.optimizer
     }
