@@ -133,10 +133,3 @@ fn read_csv_names_file_line_and_column() {
     assert!(message.contains("column `score`"), "{message}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
-
-#[test]
-fn fit_rejects_categorical_crossentropy_on_width_one() {
-    let error = model().compile(CategoricalCrossentropy, Adam::default()).fit(&good_rows(), &Fit::epochs(1).verbose(false)).unwrap_err();
-    assert!(matches!(error, Error::InvalidOption { option: "loss", .. }), "{error:?}");
-    assert!(error.to_string().contains("categorical cross-entropy on output `rating`, which has width 1"), "{error}");
-}

@@ -72,7 +72,7 @@ impl<M: Network<f64>> LossEvaluator<M> {
     }
 
     /// Runs the forward pass and returns the sum over outputs of weight × loss.
-    fn total_loss<L: LossSet<M::Heads>>(&mut self, model: &M, losses: &L) -> f64 {
+    fn total_loss<L: LossSet<M>>(&mut self, model: &M, losses: &L) -> f64 {
         model.forward(&mut self.workspace);
         (0..M::OUTPUT_NAMES.len())
             .map(|k| {
@@ -85,7 +85,7 @@ impl<M: Network<f64>> LossEvaluator<M> {
 
     /// Takes the steps of one training step up to the optimizer: forward, loss gradients,
     /// `zero_grads` and `backward`. Returns the gradient kinds and every weight's gradient.
-    fn backward<L: LossSet<M::Heads>>(&mut self, model: &mut M, losses: &L) -> (Vec<GradientOf>, Vec<ParamGradient>) {
+    fn backward<L: LossSet<M>>(&mut self, model: &mut M, losses: &L) -> (Vec<GradientOf>, Vec<ParamGradient>) {
         model.forward(&mut self.workspace);
         let mut seeds = Vec::new();
         let mut kinds = Vec::new();
@@ -155,7 +155,7 @@ fn check_gradients<M, L>(
 ) -> GradientReport
 where
     M: Network<f64>,
-    L: LossSet<M::Heads>,
+    L: LossSet<M>,
 {
     let mut evaluator = LossEvaluator::<M>::new(inputs, targets);
     let (kinds, gradients) = evaluator.backward(model, losses);
@@ -877,7 +877,7 @@ fn bce_on_submodel_sigmoid_head() {
 fn check_workspace_reuse<M, L>(case: &str, model: &mut M, losses: &L, inputs: &[M::Input], targets: &[M::Output])
 where
     M: Network<f64>,
-    L: LossSet<M::Heads>,
+    L: LossSet<M>,
 {
     let mut reused = LossEvaluator::<M>::new(inputs, targets);
     reused.backward(model, losses);

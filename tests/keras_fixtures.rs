@@ -194,7 +194,7 @@ impl<M: Network<f32>> Case<'_, M> {
     }
 
     /// Runs every comparison and prints the largest relative error of each category.
-    fn check<L: LossSet<M::Heads> + Clone>(&self, mut model: M, losses: L) -> Errors {
+    fn check<L: LossSet<M> + Clone>(&self, mut model: M, losses: L) -> Errors {
         let name = self.name;
         let fixture = self.fixture;
         assert_eq!(self.inputs.len(), batch_size(fixture), "{name}: one input row per batch row");

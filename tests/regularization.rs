@@ -79,7 +79,7 @@ impl<M: Network<f64>> Objective<M> {
     }
 
     /// Returns the sum over outputs of weight × loss, without the penalties.
-    fn data_loss<L: LossSet<M::Heads>>(&mut self, model: &M, losses: &L) -> f64 {
+    fn data_loss<L: LossSet<M>>(&mut self, model: &M, losses: &L) -> f64 {
         self.forward(model);
         (0..M::OUTPUT_NAMES.len())
             .map(|k| {
@@ -91,14 +91,14 @@ impl<M: Network<f64>> Objective<M> {
     }
 
     /// Returns the training objective: the data loss plus the weight penalties.
-    fn value<L: LossSet<M::Heads>>(&mut self, model: &mut M, losses: &L) -> f64 {
+    fn value<L: LossSet<M>>(&mut self, model: &mut M, losses: &L) -> f64 {
         self.data_loss(model, losses) + model.penalty(false)
     }
 
     /// Takes the steps of a training step up to the optimizer: forward, loss gradients,
     /// `zero_grads`, `backward` and, when `with_penalty` is set, `penalty(true)`. Returns every
     /// weight tensor's gradient.
-    fn gradients<L: LossSet<M::Heads>>(&mut self, model: &mut M, losses: &L, with_penalty: bool) -> Vec<TensorGradient> {
+    fn gradients<L: LossSet<M>>(&mut self, model: &mut M, losses: &L, with_penalty: bool) -> Vec<TensorGradient> {
         self.forward(model);
         let mut seeds = Vec::new();
         let mut kinds = Vec::new();
@@ -180,7 +180,7 @@ fn check_gradients<M, L>(
 ) -> Vec<TensorGradient>
 where
     M: Network<f64>,
-    L: LossSet<M::Heads>,
+    L: LossSet<M>,
 {
     let mut objective = Objective::<M>::new(inputs, targets, dropout_seed);
     let gradients = objective.gradients(model, losses, true);

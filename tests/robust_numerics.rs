@@ -220,7 +220,7 @@ fn cce_from_logits_trains_like_softmax_head() {
 fn check_model_gradient<M, L>(model: &mut M, loss: L, data: &Dataset<M::Input, M::Output>)
 where
     M: Network<f64> + Clone,
-    L: keramic::train::LossSet<M::Heads> + Copy,
+    L: keramic::train::LossSet<M> + Copy,
 {
     let loss_at = |model: &mut M| model.compile(loss, Sgd::<f64>::new(1.0)).evaluate(data).unwrap().loss;
 

@@ -83,7 +83,7 @@ fn in_order(epochs: usize) -> Fit {
 
 /// Trains a fresh model up to the start of batch `batch` of epoch `epoch`, without
 /// shuffling, in two `fit` calls on one `Training` so that the optimizer state carries over.
-fn replay<M: Network<f32>, L: keramic::train::LossSet<M::Heads>, O: Optimizer<f32>>(
+fn replay<M: Network<f32>, L: keramic::train::LossSet<M>, O: Optimizer<f32>>(
     model: &mut M,
     loss: L,
     optimizer: O,

@@ -205,20 +205,21 @@ pub trait LossTuple {
     fn reports_accuracy(&self, k: usize) -> bool;
 }
 
-/// A tuple of losses (a [`LossTuple::Arity`]) has one element per element of `Heads`.
-/// Implemented for every pair of lengths from 1 to 6. For unequal lengths the impl has a
-/// where-clause that never holds, and whose message gives both counts.
+/// A tuple of losses (a [`LossTuple::Arity`]) has one element per element of `Heads`, the
+/// outputs of the model `M`, and each loss fits its output. Implemented for every pair of
+/// lengths from 1 to 6. For unequal lengths the impl has a where-clause on `M` that never
+/// holds, and whose message gives both counts.
 #[diagnostic::on_unimplemented(
-    message = "the losses do not fit the model's outputs `{Heads}`",
+    message = "the losses do not fit the outputs of `{M}`",
     label = "give one loss per output: a single loss for one output, a tuple for several",
-    note = "each element of `{Heads}` is one output, in declaration order; `compile` takes at most six losses"
+    note = "`compile` takes one loss per output, in declaration order, and at most six losses"
 )]
-pub trait LossCountMatches<Heads> {}
+pub trait LossCountMatches<Heads, M: ?Sized> {}
 
 /// A single loss was given to a model with several outputs. Never implemented: the
 /// [`LossSet`](crate::train::LossSet) impl that requires it exists only to report the counts.
 #[diagnostic::on_unimplemented(
-    message = "the model has {OUTPUTS} outputs, but 1 loss was given",
+    message = "`{Self}` has {OUTPUTS} outputs, but 1 loss was given",
     label = "give a tuple of {OUTPUTS} losses, one per output in declaration order",
     note = "`compile` takes one loss per output: a single loss for one output, a tuple for several"
 )]
@@ -227,7 +228,7 @@ pub trait OneLossForOutputs<const OUTPUTS: usize> {}
 /// A tuple of losses was given to a model with one output. Never implemented, as
 /// [`OneLossForOutputs`].
 #[diagnostic::on_unimplemented(
-    message = "the model has 1 output, but {LOSSES} losses were given",
+    message = "`{Self}` has 1 output, but {LOSSES} losses were given",
     label = "give a single loss, not a tuple",
     note = "`compile` takes one loss per output: a single loss for one output, a tuple for several"
 )]
@@ -236,8 +237,47 @@ pub trait LossesForOneOutput<const LOSSES: usize> {}
 /// A tuple of losses whose length differs from the model's output count. Never implemented,
 /// as [`OneLossForOutputs`].
 #[diagnostic::on_unimplemented(
-    message = "the model has {OUTPUTS} outputs, but {LOSSES} losses were given",
+    message = "`{Self}` has {OUTPUTS} outputs, but {LOSSES} losses were given",
     label = "give one loss per output, in declaration order",
     note = "`compile` takes one loss per output: a single loss for one output, a tuple for several"
 )]
 pub trait LossCount<const OUTPUTS: usize, const LOSSES: usize> {}
+
+/// The kinds of [`Loss::Outputs`](crate::loss::Loss::Outputs):
+/// [`AnyWidth`](crate::loss::AnyWidth) and [`Classes`](crate::loss::Classes).
+pub trait OutputRule {}
+
+impl OutputRule for crate::loss::AnyWidth {}
+impl OutputRule for crate::loss::Classes {}
+
+/// A loss whose [`Loss::Outputs`](crate::loss::Loss::Outputs) is `Self` can train output
+/// number `OUTPUT` (counted from 1) of the model `M`, whose type is `H`.
+#[diagnostic::on_unimplemented(
+    message = "the loss for output {OUTPUT} of `{M}` does not fit that output `{H}`",
+    label = "give a loss that fits this output"
+)]
+pub trait Admits<H, M: ?Sized, const OUTPUT: usize> {}
+
+impl<H, M: ?Sized, const OUTPUT: usize> Admits<H, M, OUTPUT> for crate::loss::AnyWidth {}
+
+impl<M: ?Sized, const WIDTH: usize, const OUTPUT: usize> Admits<crate::train::Head<WIDTH, true>, M, OUTPUT>
+    for crate::loss::Classes
+{
+}
+
+// As for the counts, the unsatisfiable clause is on `M`, so that rustc shows its message.
+impl<M: ?Sized, const WIDTH: usize, const OUTPUT: usize> Admits<crate::train::Head<WIDTH, false>, M, OUTPUT>
+    for crate::loss::Classes
+where
+    M: ClassesOnOneUnit<OUTPUT, WIDTH>,
+{
+}
+
+/// A loss over one unit per class, such as categorical cross-entropy, was given for an output
+/// of width 1. Never implemented, as [`OneLossForOutputs`].
+#[diagnostic::on_unimplemented(
+    message = "categorical cross-entropy needs one unit per class, but output {OUTPUT} of `{Self}` has shape [{WIDTH}]",
+    label = "the loss for output {OUTPUT} is over classes, and the softmax of one value is always 1",
+    note = "use `BinaryCrossentropy` for one yes-or-no output, or give the output one unit per class"
+)]
+pub trait ClassesOnOneUnit<const OUTPUT: usize, const WIDTH: usize> {}

@@ -48,6 +48,11 @@ pub enum GradientOf {
 
 /// A loss function for one output.
 pub trait Loss: Send + Sync {
+    /// The outputs this loss can train, checked by `compile` at compile time: [`AnyWidth`]
+    /// for a loss taken element by element, [`Classes`] for a loss over a row of class
+    /// scores, which an output of width 1 cannot hold.
+    type Outputs: crate::checks::OutputRule;
+
     /// Returns the short name used in progress lines and results, for example `mae`.
     fn name(&self) -> &'static str;
 
@@ -90,6 +95,16 @@ pub trait Loss: Send + Sync {
         Weighted { loss: self, weight }
     }
 }
+
+/// The [`Loss::Outputs`] of a loss that fits an output of any width.
+#[derive(Clone, Copy, Debug)]
+pub struct AnyWidth;
+
+/// The [`Loss::Outputs`] of a loss over one unit per class, such as categorical
+/// cross-entropy. The softmax of a single value is always 1, so `compile` rejects such a loss
+/// on an output of width 1.
+#[derive(Clone, Copy, Debug)]
+pub struct Classes;
 
 /// A loss with a weight in the total loss. Made by [`Loss::weighted`].
 ///
@@ -178,6 +193,8 @@ impl CategoricalCrossentropy {
 }
 
 impl<L: Loss> Loss for Weighted<L> {
+    type Outputs = L::Outputs;
+
     fn reports_accuracy(&self) -> bool {
         self.loss.reports_accuracy()
     }
@@ -214,6 +231,8 @@ impl<L: Loss> Loss for Weighted<L> {
 }
 
 impl Loss for MeanAbsoluteError {
+    type Outputs = AnyWidth;
+
     fn name(&self) -> &'static str {
         "mae"
     }
@@ -234,6 +253,8 @@ impl Loss for MeanAbsoluteError {
 }
 
 impl Loss for MeanSquaredError {
+    type Outputs = AnyWidth;
+
     fn name(&self) -> &'static str {
         "mse"
     }
@@ -254,6 +275,8 @@ impl Loss for MeanSquaredError {
 }
 
 impl Loss for BinaryCrossentropy {
+    type Outputs = AnyWidth;
+
     fn reports_accuracy(&self) -> bool {
         true
     }
@@ -293,6 +316,8 @@ impl Loss for BinaryCrossentropy {
 }
 
 impl Loss for CategoricalCrossentropy {
+    type Outputs = Classes;
+
     fn reports_accuracy(&self) -> bool {
         true
     }
@@ -347,6 +372,8 @@ impl Loss for CategoricalCrossentropy {
 }
 
 impl Loss for FromLogits<BinaryCrossentropy> {
+    type Outputs = AnyWidth;
+
     fn name(&self) -> &'static str {
         self.loss.name()
     }
@@ -364,6 +391,8 @@ impl Loss for FromLogits<BinaryCrossentropy> {
 }
 
 impl Loss for FromLogits<CategoricalCrossentropy> {
+    type Outputs = Classes;
+
     fn reports_accuracy(&self) -> bool {
         true
     }

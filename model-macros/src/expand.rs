@@ -964,12 +964,32 @@ impl<'m> Generator<'m> {
         });
         let summary = self.summary_body();
         let unknown_output = format!("{name_text} has {} outputs; output index out of range", outputs.len());
+        let head_types: Vec<TokenStream> = outputs.iter().map(|output| {
+            let size = self.model.values[output.value].shape.size();
+            let width = size.to_const_arg();
+            let multi = match size {
+                Dim::Known(value) => {
+                    let multi = value > 1;
+                    quote!(#multi)
+                }
+                Dim::Expr { tokens, .. } => {
+                    // Printed from a token stream built in this macro, so it parses.
+                    let expr: TokenStream = tokens.parse().unwrap_or_default();
+                    quote!({ #expr > 1 })
+                }
+            };
+            quote!(::keramic::__model_core::train::Head<#width, #multi>)
+        }).collect();
         quote! {
+            #[automatically_derived]
+            impl<T: ::keramic::__model_core::Real> ::keramic::__model_core::network::Outputs for #name<T> {
+                type Heads = (#(#head_types,)*);
+            }
+
             #[automatically_derived]
             impl<T: ::keramic::__model_core::Real> ::keramic::__model_core::network::Network<T> for #name<T> {
                 type Input = #input_struct;
                 type Output = #output_struct;
-                type Heads = (#(::keramic::__model_core::train::Head<#output_widths>,)*);
                 type Workspace = #workspace<T>;
 
                 const NAME: &'static str = #name_text;

@@ -155,7 +155,7 @@ pub fn load_checkpoint<T: Real, M: Network<T>>(
     plan.apply(&file, &weights, model, optimizer, Some(path))
 }
 
-impl<T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training<'_, T, M, L, O> {
+impl<T: Real, M: Network<T>, L: LossSet<M>, O: Optimizer<T>> Training<'_, T, M, L, O> {
     /// Writes a checkpoint of the model and the optimizer after `epoch` completed epochs to
     /// `path`, as [`save_checkpoint`] does.
     ///
@@ -299,7 +299,7 @@ fn with_path(error: Error, path: &Path) -> Error {
 ///
 /// ```no_run
 /// # use model_core::train::{ModelCheckpoint, Fit, Training};
-/// # fn resume<T: model_core::Real, M: model_core::network::Network<T>, L: model_core::train::LossSet<M::Heads>, O: model_core::optim::Optimizer<T>>(
+/// # fn resume<T: model_core::Real, M: model_core::network::Network<T>, L: model_core::train::LossSet<M>, O: model_core::optim::Optimizer<T>>(
 /// #     training: &mut Training<'_, T, M, L, O>, data: &model_core::data::Dataset<M::Input, M::Output>,
 /// # ) -> Result<(), model_core::Error> {
 /// let mut checkpoints = ModelCheckpoint::new("checkpoints", 3);

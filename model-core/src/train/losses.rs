@@ -1,19 +1,20 @@
 //! The loss tuple that `compile` takes, checked against a model's outputs.
 
 use crate::Real;
-use crate::checks::{LossCount, LossCountMatches, LossTuple, LossesForOneOutput, OneLossForOutputs};
+use crate::checks::{Admits, LossCount, LossCountMatches, LossTuple, LossesForOneOutput, OneLossForOutputs};
 use crate::loss::{GradientOf, HeadOutput, Loss};
+use crate::network::Outputs;
 
-/// One loss per output of a model whose outputs are described by `Heads`.
+/// One loss per output of the model `M`, each fitting its output.
 ///
 /// Implemented for a single [`Loss`] (a model with one output) and for tuples of up to six
 /// losses with one element per output.
 #[diagnostic::on_unimplemented(
-    message = "the losses `{Self}` do not fit the model's outputs `{Heads}`",
+    message = "the losses `{Self}` do not fit the outputs of `{M}`",
     label = "give one loss per output: a single loss for one output, a tuple for several",
-    note = "each element of `{Heads}` is one output, in declaration order"
+    note = "`compile` takes one loss per output, in declaration order"
 )]
-pub trait LossSet<Heads> {
+pub trait LossSet<M: ?Sized> {
     /// Computes the loss of output `k`; see [`Loss::compute`].
     fn compute<T: Real>(&self, k: usize, head: &HeadOutput<'_, T>, targets: &[T], grad: Option<&mut [T]>) -> (f64, GradientOf);
     /// The weight of output `k`'s loss in the total.
@@ -28,10 +29,11 @@ pub trait LossSet<Heads> {
 // `LossCountMatches` impl applies to any losses and heads. The compiler then reports the
 // where-clause that fails inside that impl, whose message gives both counts, instead of a bare
 // "`LossSet` is not implemented".
-impl<L, Heads> LossSet<Heads> for L
+impl<L, M> LossSet<M> for L
 where
+    M: Outputs + ?Sized,
     L: LossTuple,
-    L::Arity: LossCountMatches<Heads>,
+    L::Arity: LossCountMatches<M::Heads, M>,
 {
     fn compute<T: Real>(&self, k: usize, head: &HeadOutput<'_, T>, targets: &[T], grad: Option<&mut [T]>) -> (f64, GradientOf) {
         LossTuple::compute(self, k, head, targets, grad)
@@ -47,9 +49,13 @@ where
     }
 }
 
-/// The width of one model output, as an element of a model's `Heads` tuple.
+/// One model output, as an element of a model's [`Outputs::Heads`] tuple: its width, and
+/// whether that width is more than 1.
+///
+/// `MULTI` is always `WIDTH > 1`. Stable Rust cannot compute it from `WIDTH` in a type, so
+/// `model!` writes both; losses over classes need `MULTI`.
 #[derive(Clone, Copy, Debug)]
-pub struct Head<const WIDTH: usize>;
+pub struct Head<const WIDTH: usize, const MULTI: bool>;
 
 impl<L: Loss> LossTuple for L {
     type Arity = (L,);
@@ -105,52 +111,56 @@ impl_loss_tuple!((0, L0), (1, L1), (2, L2), (3, L3));
 impl_loss_tuple!((0, L0), (1, L1), (2, L2), (3, L3), (4, L4));
 impl_loss_tuple!((0, L0), (1, L1), (2, L2), (3, L3), (4, L4), (5, L5));
 
-/// Implements [`LossCountMatches`] for `n` losses and `n` heads, or for unequal counts with a
-/// where-clause that never holds. That clause is on the first head's type rather than on the
-/// losses. rustc (1.95) shows the message of a failing clause, instead of the message of the
-/// bound that required it, only when the two have different self types.
+/// Implements [`LossCountMatches`] for `n` losses and `n` heads, each loss fitting its head, or
+/// for unequal counts with a where-clause that never holds. That clause is on the model's type
+/// rather than on the losses. rustc (1.95) shows the message of a failing clause, instead of
+/// the message of the bound that required it, only when the two have different self types.
 macro_rules! impl_count {
-    ([$($loss:ident),+]; [$($head:ident),+]) => {
-        impl<$($loss,)+ $($head),+> LossCountMatches<($($head,)+)> for ($($loss,)+) {}
+    ([$(($loss:ident, $head:ident, $output:literal)),+]) => {
+        impl<M: ?Sized, $($loss: Loss,)+ $($head),+> LossCountMatches<($($head,)+), M> for ($($loss,)+)
+        where
+            $($loss::Outputs: Admits<$head, M, $output>,)+
+        {
+        }
     };
     ([$($loss:ident),+]; [$($head:ident),+]; $check:path) => {
-        impl<$($loss,)+ $($head),+> LossCountMatches<($($head,)+)> for ($($loss,)+) where H0: $check {}
+        impl<M: ?Sized, $($loss,)+ $($head),+> LossCountMatches<($($head,)+), M> for ($($loss,)+) where M: $check {}
     };
 }
 
-impl_count!([L0]; [H0]);
+impl_count!([(L0, H0, 1)]);
 impl_count!([L0]; [H0, H1]; OneLossForOutputs<2>);
 impl_count!([L0]; [H0, H1, H2]; OneLossForOutputs<3>);
 impl_count!([L0]; [H0, H1, H2, H3]; OneLossForOutputs<4>);
 impl_count!([L0]; [H0, H1, H2, H3, H4]; OneLossForOutputs<5>);
 impl_count!([L0]; [H0, H1, H2, H3, H4, H5]; OneLossForOutputs<6>);
 impl_count!([L0, L1]; [H0]; LossesForOneOutput<2>);
-impl_count!([L0, L1]; [H0, H1]);
+impl_count!([(L0, H0, 1), (L1, H1, 2)]);
 impl_count!([L0, L1]; [H0, H1, H2]; LossCount<3, 2>);
 impl_count!([L0, L1]; [H0, H1, H2, H3]; LossCount<4, 2>);
 impl_count!([L0, L1]; [H0, H1, H2, H3, H4]; LossCount<5, 2>);
 impl_count!([L0, L1]; [H0, H1, H2, H3, H4, H5]; LossCount<6, 2>);
 impl_count!([L0, L1, L2]; [H0]; LossesForOneOutput<3>);
 impl_count!([L0, L1, L2]; [H0, H1]; LossCount<2, 3>);
-impl_count!([L0, L1, L2]; [H0, H1, H2]);
+impl_count!([(L0, H0, 1), (L1, H1, 2), (L2, H2, 3)]);
 impl_count!([L0, L1, L2]; [H0, H1, H2, H3]; LossCount<4, 3>);
 impl_count!([L0, L1, L2]; [H0, H1, H2, H3, H4]; LossCount<5, 3>);
 impl_count!([L0, L1, L2]; [H0, H1, H2, H3, H4, H5]; LossCount<6, 3>);
 impl_count!([L0, L1, L2, L3]; [H0]; LossesForOneOutput<4>);
 impl_count!([L0, L1, L2, L3]; [H0, H1]; LossCount<2, 4>);
 impl_count!([L0, L1, L2, L3]; [H0, H1, H2]; LossCount<3, 4>);
-impl_count!([L0, L1, L2, L3]; [H0, H1, H2, H3]);
+impl_count!([(L0, H0, 1), (L1, H1, 2), (L2, H2, 3), (L3, H3, 4)]);
 impl_count!([L0, L1, L2, L3]; [H0, H1, H2, H3, H4]; LossCount<5, 4>);
 impl_count!([L0, L1, L2, L3]; [H0, H1, H2, H3, H4, H5]; LossCount<6, 4>);
 impl_count!([L0, L1, L2, L3, L4]; [H0]; LossesForOneOutput<5>);
 impl_count!([L0, L1, L2, L3, L4]; [H0, H1]; LossCount<2, 5>);
 impl_count!([L0, L1, L2, L3, L4]; [H0, H1, H2]; LossCount<3, 5>);
 impl_count!([L0, L1, L2, L3, L4]; [H0, H1, H2, H3]; LossCount<4, 5>);
-impl_count!([L0, L1, L2, L3, L4]; [H0, H1, H2, H3, H4]);
+impl_count!([(L0, H0, 1), (L1, H1, 2), (L2, H2, 3), (L3, H3, 4), (L4, H4, 5)]);
 impl_count!([L0, L1, L2, L3, L4]; [H0, H1, H2, H3, H4, H5]; LossCount<6, 5>);
 impl_count!([L0, L1, L2, L3, L4, L5]; [H0]; LossesForOneOutput<6>);
 impl_count!([L0, L1, L2, L3, L4, L5]; [H0, H1]; LossCount<2, 6>);
 impl_count!([L0, L1, L2, L3, L4, L5]; [H0, H1, H2]; LossCount<3, 6>);
 impl_count!([L0, L1, L2, L3, L4, L5]; [H0, H1, H2, H3]; LossCount<4, 6>);
 impl_count!([L0, L1, L2, L3, L4, L5]; [H0, H1, H2, H3, H4]; LossCount<5, 6>);
-impl_count!([L0, L1, L2, L3, L4, L5]; [H0, H1, H2, H3, H4, H5]);
+impl_count!([(L0, H0, 1), (L1, H1, 2), (L2, H2, 3), (L3, H3, 4), (L4, H4, 5), (L5, H5, 6)]);

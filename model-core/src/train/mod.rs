@@ -37,8 +37,9 @@ pub trait NetworkExt<T: Real>: Network<T> {
     /// Pairs the model with one loss per output and an optimizer, ready to [`Training::fit`].
     ///
     /// The compiler checks that `losses` has one loss per output: a single loss for a model
-    /// with one output, a tuple for several.
-    fn compile<L: LossSet<Self::Heads>, O: Optimizer<T>>(&mut self, losses: L, optimizer: O) -> Training<'_, T, Self, L, O> {
+    /// with one output, a tuple for several. It also rejects a loss over classes, such as
+    /// categorical cross-entropy, for an output of width 1.
+    fn compile<L: LossSet<Self>, O: Optimizer<T>>(&mut self, losses: L, optimizer: O) -> Training<'_, T, Self, L, O> {
         Training::new(self, losses, optimizer)
     }
 
@@ -192,7 +193,7 @@ pub struct Training<'m, T: Real, M: Network<T>, L, O> {
     weights_before_step: Vec<T>,
 }
 
-impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training<'m, T, M, L, O> {
+impl<'m, T: Real, M: Network<T>, L: LossSet<M>, O: Optimizer<T>> Training<'m, T, M, L, O> {
     fn new(model: &'m mut M, losses: L, optimizer: O) -> Self {
         let outputs = M::OUTPUT_NAMES.len();
         Training {
@@ -250,7 +251,6 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
     ) -> Result<History> {
         options.validate()?;
         self.optimizer.validate()?;
-        self.check_loss_widths()?;
         let train_len = crate::data::training_rows(data.len(), options.validation_split)?;
         let validation: Vec<usize> = (train_len..data.len()).collect();
         let mut order: Vec<usize> = (0..train_len).collect();
@@ -363,7 +363,6 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
             return Err(Error::EmptyData { what: "the batch" });
         }
         self.optimizer.validate()?;
-        self.check_loss_widths()?;
         self.scored_step(data, indices, None)
     }
 
@@ -457,24 +456,6 @@ impl<'m, T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training
                 saved = rest;
             }
         });
-    }
-
-    /// Rejects categorical cross-entropy on a width-1 output: its softmax is always 1, so the
-    /// loss is constant and nothing would train. Stable Rust cannot state this bound on the
-    /// output's const width, so it is checked here, before the first step.
-    pub(crate) fn check_loss_widths(&self) -> Result<()> {
-        for (k, &width) in M::OUTPUT_WIDTHS.iter().enumerate() {
-            if width == 1 && self.losses.name(k) == "cce" {
-                return Err(Error::InvalidOption {
-                    option: "loss",
-                    message: format!(
-                        "categorical cross-entropy on output `{}`, which has width 1, is constant; use binary cross-entropy for one probability, or give the output one unit per class",
-                        M::OUTPUT_NAMES[k]
-                    ),
-                });
-            }
-        }
-        Ok(())
     }
 
     fn first_non_finite_gradient(&mut self) -> Option<f64> {

@@ -19,7 +19,7 @@ use crate::optim::Optimizer;
 /// A source of training or evaluation rows for a model `M`.
 type Source<'s, T, M> = dyn ChunkSource<<M as Network<T>>::Input, <M as Network<T>>::Output> + 's;
 
-impl<T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training<'_, T, M, L, O> {
+impl<T: Real, M: Network<T>, L: LossSet<M>, O: Optimizer<T>> Training<'_, T, M, L, O> {
     /// Trains the model on the rows of `source`, holding one chunk in memory at a time.
     ///
     /// Each epoch is one pass over `source`. The rows of each chunk are checked before the
@@ -71,7 +71,6 @@ impl<T: Real, M: Network<T>, L: LossSet<M::Heads>, O: Optimizer<T>> Training<'_,
             });
         }
         self.optimizer.validate()?;
-        self.check_loss_widths()?;
 
         let mut history = History::default();
         // Unknown until the first pass ends.
