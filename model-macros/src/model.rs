@@ -61,6 +61,8 @@ pub struct Instance {
     pub calls: Vec<usize>,
     /// The shape of the first call's operand, which later calls must match.
     pub input_shape: Option<Shape>,
+    /// For a layer written inline without a name, the `let` or `output` it is written in.
+    pub statement: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -105,10 +107,14 @@ pub enum Kind {
 }
 
 impl Instance {
-    /// Returns the layer's name for messages: "Dense layer `hidden`", or only the kind for a
-    /// layer written inline without a name.
+    /// Returns the layer's name for messages: "Dense layer `hidden`", or, for a layer written
+    /// inline without a name, its kind and the statement it is in: "Dense in `score`".
     pub fn title(&self) -> String {
-        if self.named { format!("{} layer `{}`", self.kind.name(), self.label) } else { self.kind.name() }
+        match (&self.statement, self.named) {
+            (_, true) => format!("{} layer `{}`", self.kind.name(), self.label),
+            (Some(statement), false) => format!("{} in `{statement}`", self.kind.name()),
+            (None, false) => self.kind.name(),
+        }
     }
 }
 
@@ -162,6 +168,7 @@ pub fn lower(syntax: ModelSyntax, errors: &mut Errors) -> Model {
         called: Vec::new(),
         unresolved_value: false,
         unresolved_instance: false,
+        statement: None,
         defined_names: syntax.statements.iter().filter_map(defined_name).collect(),
         errors,
     };
@@ -192,6 +199,8 @@ struct Lowering<'e> {
     /// Whether a called layer name did not resolve. That name may be a misspelled declared
     /// layer, so layers that are never called are not reported.
     unresolved_instance: bool,
+    /// The name that the `let` or `output` being lowered defines.
+    statement: Option<String>,
     errors: &'e mut Errors,
 }
 
@@ -219,6 +228,7 @@ impl Lowering<'_> {
                     frozen: frozen.is_some(),
                     calls: Vec::new(),
                     input_shape: None,
+                    statement: None,
                 });
                 self.model.instances.len() - 1
             });
@@ -242,6 +252,7 @@ impl Lowering<'_> {
             }
             Statement::Layer { .. } => {}
             Statement::Let { name, expr } | Statement::Output { name, expr, .. } => {
+                self.statement = Some(name.unraw().to_string());
                 let value = self.lower_expr(expr, Some(name));
                 self.check_new_name(name);
                 if let Some(value) = value {
@@ -357,7 +368,13 @@ impl Lowering<'_> {
     /// Describes a value for messages: by its name, or by the layer that made it.
     fn describe(&self, value: usize) -> String {
         let value = &self.model.values[value];
-        if value.named { format!("`{}`", value.label) } else { format!("the output of `{}`", value.label.trim_end_matches("'s output")) }
+        if value.named {
+            return format!("`{}`", value.label);
+        }
+        match value.producer {
+            Producer::Call(call) if call < self.model.calls.len() => format!("the output of {}", self.model.instances[self.model.calls[call].instance].title()),
+            _ => format!("the output of `{}`", value.label.trim_end_matches("'s output")),
+        }
     }
 
     fn resolve_value(&mut self, ident: &Ident) -> Option<usize> {
@@ -396,7 +413,8 @@ impl Lowering<'_> {
         };
         let label = self.unique_label(&base);
         let named = binding.is_some();
-        self.model.instances.push(Instance { label, named, kind, frozen: false, calls: Vec::new(), input_shape: None });
+        let statement = if named { None } else { self.statement.clone() };
+        self.model.instances.push(Instance { label, named, kind, frozen: false, calls: Vec::new(), input_shape: None, statement });
         self.model.instances.len() - 1
     }
 
