@@ -84,6 +84,40 @@ fn activation_tokens(activation: Activation) -> TokenStream {
 
 /// Gives every token of `tokens` the span `span`, so that a compiler error about generated
 /// code points at the user's call rather than at a declaration elsewhere.
+/// Appends `tuple` as the last argument of the call `call`, whose argument list is its last
+/// token, a parenthesized group. The comma gets `span`; the tuple keeps its own spans.
+fn with_tuple_argument(call: TokenStream, tuple: TokenStream, span: Span) -> TokenStream {
+    let mut tokens: Vec<proc_macro2::TokenTree> = call.into_iter().collect();
+    if let Some(proc_macro2::TokenTree::Group(group)) = tokens.pop() {
+        let mut comma = proc_macro2::TokenTree::Punct(proc_macro2::Punct::new(',', proc_macro2::Spacing::Alone));
+        comma.set_span(span);
+        let mut stream = group.stream();
+        stream.extend([comma]);
+        stream.extend(tuple);
+        let mut arguments = proc_macro2::Group::new(group.delimiter(), stream);
+        arguments.set_span(group.span());
+        tokens.push(proc_macro2::TokenTree::Group(arguments));
+    }
+    tokens.into_iter().collect()
+}
+
+/// Replaces every `self` in `tokens` with `__model`, the model parameter of the closures in
+/// `__passes`.
+fn self_to_model(tokens: TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            proc_macro2::TokenTree::Group(group) => {
+                let mut inner = proc_macro2::Group::new(group.delimiter(), self_to_model(group.stream()));
+                inner.set_span(group.span());
+                proc_macro2::TokenTree::Group(inner)
+            }
+            proc_macro2::TokenTree::Ident(ident) if ident == "self" => proc_macro2::TokenTree::Ident(Ident::new("__model", ident.span())),
+            other => other,
+        })
+        .collect()
+}
+
 fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
@@ -355,8 +389,8 @@ impl<'m> Generator<'m> {
             quote!(let mut #field = #init; #frozen)
         });
         let field_names: Vec<Ident> = weighted.iter().map(|instance| instance_field(instance)).collect();
-        let forward = self.forward_body();
-        let backward = self.backward_graph_body();
+        let forward = self_to_model(self.forward_body());
+        let backward = self_to_model(self.backward_graph_body());
         let sub_interface = self.submodel_interface();
         let input_count = self.model.inputs.len();
         let output_count = self.model.outputs.len();
@@ -415,12 +449,30 @@ impl<'m> Generator<'m> {
                     false #(|| self.#field_names.is_trainable())*
                 }
 
+                /// Returns the forward and backward passes as two closures of one body. A
+                /// check that the compiler evaluates appears in both passes, and in one body a
+                /// failed check is reported and counted once.
+                #[inline(always)]
+                fn __passes() -> (
+                    fn(&Self, &mut #workspace<T>),
+                    fn(&mut Self, &mut #workspace<T>, &[::core::option::Option<&[T]>], bool),
+                ) {
+                    (
+                        |__model, ws| {
+                            #forward
+                        },
+                        |__model, ws, __logit_seeds, __input_grads| {
+                            #backward
+                        },
+                    )
+                }
+
                 fn __forward(&self, ws: &mut #workspace<T>) {
-                    #forward
+                    (Self::__passes().0)(self, ws)
                 }
 
                 fn __backward_graph(&mut self, ws: &mut #workspace<T>, __logit_seeds: &[::core::option::Option<&[T]>], __input_grads: bool) {
-                    #backward
+                    (Self::__passes().1)(self, ws, __logit_seeds, __input_grads)
                 }
 
                 #sub_interface
@@ -485,10 +537,12 @@ impl<'m> Generator<'m> {
                 let count = call.operands.len();
                 let arguments = self.submodel_arguments(call, path, false);
                 let call_trait = self.submodel_call_trait(path, count, span);
-                // Every token of the call gets the call's span, because a wrong argument count
-                // makes each projection of the trait's types fail, and rustc reports each
-                // failure once per distinct span.
-                let call_tokens = respan(quote!(#call_trait::call(&self.#field, &mut ws.#sub, (#(#arguments,)*))), span);
+                // Every token of the call but the arguments gets the call's span, because a
+                // wrong argument count makes each projection of the trait's types fail, and
+                // rustc reports each failure once per distinct span. The arguments keep their
+                // own spans, so that a check of one argument points at it.
+                let call_head = respan(quote!(#call_trait::call(&self.#field, &mut ws.#sub)), span);
+                let call_tokens = with_tuple_argument(call_head, quote!((#(#arguments,)*)), span);
                 let spanned_path = respan(path.to_token_stream(), span);
                 let output_check = quote_spanned!(span=> let () = <#spanned_path as ::keramic::__model_core::__private::checks::SingleOutput<{ <#path>::__OUTPUT_COUNT }>>::MATCHES;);
                 quote! {
@@ -533,13 +587,14 @@ impl<'m> Generator<'m> {
         let span = call.span;
         let count = call.operands.len();
         let checks = quote!(::keramic::__model_core::__private::checks);
-        let spanned_path = respan(path.to_token_stream(), span);
         call.operands
             .iter()
             .enumerate()
             .map(|(i, &v)| {
                 let storage = self.model.values[v].storage;
                 let shape = &self.model.values[v].shape;
+                let span = call.arg_spans.get(i).copied().unwrap_or(span);
+                let spanned_path = respan(path.to_token_stream(), span);
                 match shape {
                     Shape::Floats(_) => {
                         let size = shape.size().to_const_arg();
@@ -674,8 +729,8 @@ impl<'m> Generator<'m> {
                     None => quote!(::core::option::Option::None),
                 };
                 let call_trait = self.submodel_call_trait(path, call.operands.len(), span);
-                let backward = quote!(#call_trait::backward_call(&mut self.#field, &mut ws.#sub, &ws.#out_grad, #seed, (#(#gradients,)*)));
-                let backward = respan(backward, span);
+                let backward_head = respan(quote!(#call_trait::backward_call(&mut self.#field, &mut ws.#sub, &ws.#out_grad, #seed)), span);
+                let backward = with_tuple_argument(backward_head, quote!((#(#gradients,)*)), span);
                 quote!(#backward;)
             }
         }

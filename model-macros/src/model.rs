@@ -147,6 +147,8 @@ pub struct Call {
     pub operands: Vec<usize>,
     pub output: usize,
     pub span: Span,
+    /// The span of each argument, where a check of that argument points.
+    pub arg_spans: Vec<Span>,
 }
 
 /// Lowers the syntax to a model, reporting every mistake to `errors`.
@@ -361,7 +363,7 @@ impl Lowering<'_> {
         let storage = matches!(instance_ref.kind, Kind::Flatten).then(|| self.model.values[operands[0]].storage);
         instance_ref.calls.push(call);
         let output = self.push_value(label, binding.is_some(), shape, storage, Producer::Call(call));
-        self.model.calls.push(Call { instance, operands, output, span });
+        self.model.calls.push(Call { instance, operands, output, span, arg_spans: arg_spans.to_vec() });
         Some(output)
     }
 

@@ -1,6 +1,6 @@
 // A submodel that takes [3] is called on a [4] value. The shapes live in two invocations, so
 // the compiler checks them; the error names the submodel and both shapes, and the caret lands
-// on the call `inner`.
+// on the argument `a`.
 use keramic::prelude::*;
 
 model! {

@@ -1,5 +1,5 @@
 // A submodel whose input is `Id<10>` is called on the float input `a`. The error names the
-// submodel and the argument's shape, and the caret lands on the call `strength`.
+// submodel and the argument's shape, and the caret lands on the argument `a`.
 use keramic::prelude::*;
 
 model! {

@@ -1,6 +1,6 @@
 // A submodel whose input is [1] is called on the id input `team`. The error names the
 // submodel and the vocabulary of the ids, suggests an Embedding, and the caret lands on the
-// call `scale`.
+// argument `team`.
 use keramic::prelude::*;
 
 model! {
