@@ -20,9 +20,11 @@ model! {
 }
 
 model! {
-    pub struct LinearHead {
+    /// The square of one sigmoid unit: probabilities, but with no logits for the loss.
+    pub struct SquaredGate {
         input x: [1];
-        output p = Dense::<1>(x);
+        layer gate = Dense::<1, Sigmoid>;
+        output p = Multiply(gate(x), gate(x));
     }
 }
 
@@ -120,11 +122,13 @@ fn softmax_head_at_plus_minus_1000() {
 
 #[test]
 fn bce_finite_at_probabilities_zero_and_one() {
-    // A linear head has no logits for the loss, so the values are clipped probabilities.
-    let mut model = LinearHead::new(&mut StdRng::seed_from_u64(1));
-    set_weights(&mut model, &[("p.kernel", &[1.0]), ("p.bias", &[0.0])]);
-    let inputs = vec![LinearHeadInput { x: [0.0] }, LinearHeadInput { x: [1.0] }];
-    let targets = vec![LinearHeadOutput { p: [1.0] }, LinearHeadOutput { p: [0.0] }];
+    // A product of sigmoids has no logits for the loss, so the values are clipped
+    // probabilities. A kernel of 1000 saturates the sigmoid at exactly 0 for x = -1 and at
+    // exactly 1 for x = 1, in f32.
+    let mut model = SquaredGate::new(&mut StdRng::seed_from_u64(1));
+    set_weights(&mut model, &[("gate.kernel", &[1000.0]), ("gate.bias", &[0.0])]);
+    let inputs = vec![SquaredGateInput { x: [-1.0] }, SquaredGateInput { x: [1.0] }];
+    let targets = vec![SquaredGateOutput { p: [1.0] }, SquaredGateOutput { p: [0.0] }];
     let data = Dataset::new(inputs, targets).unwrap();
 
     let mut training = model.compile(BinaryCrossentropy, Sgd::new(0.1));
@@ -138,7 +142,7 @@ fn bce_finite_at_probabilities_zero_and_one() {
 
     // The clip passes no gradient outside its bounds, so the weights stay as they are.
     training.fit(&data, &quiet(2, 2)).unwrap();
-    assert_eq!(weight_values(&model), [1.0, 0.0]);
+    assert_eq!(weight_values(&model), [1000.0, 0.0]);
 }
 
 fn binary_rows() -> Dataset<BinaryLogitsInput, BinaryLogitsOutput> {

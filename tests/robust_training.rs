@@ -23,10 +23,10 @@ model! {
 }
 
 model! {
-    /// Two classes through a ReLU head, whose rows can sum to 0.
-    pub struct ReluClasses {
-        input x: [2];
-        output class = Dense::<2, Relu>(x);
+    /// Two classes through a sigmoid head, whose rows sum to 0 when both units saturate at 0.
+    pub struct SigmoidClasses {
+        input x: [1];
+        output class = Dense::<2, Sigmoid>(x);
     }
 }
 
@@ -181,15 +181,16 @@ fn huge_adam_rate_keeps_last_weights() {
 
 #[test]
 fn nan_loss_on_first_batch_keeps_initial_weights() {
-    // With this seed both ReLU units start at 0 for every row, so each row of the categorical
-    // cross-entropy sums to 0 and its loss is NaN.
+    // With this seed both kernel weights are negative, so an input of 1e30 drives both sigmoid
+    // units to exactly 0 in f32. Such a row of the categorical cross-entropy sums to 0, and its
+    // loss is NaN.
     let data: Dataset<_, _> = (0..64)
         .map(|i| {
             let class = if i % 2 == 0 { [1.0, 0.0] } else { [0.0, 1.0] };
-            (ReluClassesInput { x: [1.0 + i as f32 / 64.0, 1.0] }, ReluClassesOutput { class })
+            (SigmoidClassesInput { x: [1e30] }, SigmoidClassesOutput { class })
         })
         .collect();
-    let mut model = ReluClasses::new(&mut StdRng::seed_from_u64(2));
+    let mut model = SigmoidClasses::new(&mut StdRng::seed_from_u64(2));
     let initial = weight_bits(&model);
 
     let error = model.compile(CategoricalCrossentropy, Sgd::new(0.1)).fit(&data, &in_order(3)).unwrap_err();

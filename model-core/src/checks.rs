@@ -6,6 +6,8 @@
 //! code gives the check.
 
 use crate::layers::{Batch, IdBatch};
+use crate::loss::{AnyOutput, ClassLogits, ClassProbabilities, Logits, Probabilities};
+use crate::train::Head;
 
 /// The two sizes of an argument are equal, so it can be passed on unchanged.
 #[diagnostic::on_unimplemented(
@@ -243,35 +245,43 @@ pub trait LossesForOneOutput<const LOSSES: usize> {}
 )]
 pub trait LossCount<const OUTPUTS: usize, const LOSSES: usize> {}
 
-/// The kinds of [`Loss::Outputs`](crate::loss::Loss::Outputs):
-/// [`AnyWidth`](crate::loss::AnyWidth) and [`Classes`](crate::loss::Classes).
+/// The kinds of [`Loss::Outputs`](crate::loss::Loss::Outputs), from
+/// [`AnyOutput`](crate::loss::AnyOutput) to [`ClassLogits`](crate::loss::ClassLogits).
 pub trait OutputRule {}
 
-impl OutputRule for crate::loss::AnyWidth {}
-impl OutputRule for crate::loss::Classes {}
+impl OutputRule for AnyOutput {}
+impl OutputRule for Probabilities {}
+impl OutputRule for ClassProbabilities {}
+impl OutputRule for Logits {}
+impl OutputRule for ClassLogits {}
 
 /// A loss whose [`Loss::Outputs`](crate::loss::Loss::Outputs) is `Self` can train output
 /// number `OUTPUT` (counted from 1) of the model `M`, whose type is `H`.
+///
+/// Each impl for an output the rule rejects has a where-clause on `M` that is never met, as
+/// for the loss counts, so that rustc shows that clause's message.
 #[diagnostic::on_unimplemented(
     message = "the loss for output {OUTPUT} of `{M}` does not fit that output `{H}`",
     label = "give a loss that fits this output"
 )]
 pub trait Admits<H, M: ?Sized, const OUTPUT: usize> {}
 
-impl<H, M: ?Sized, const OUTPUT: usize> Admits<H, M, OUTPUT> for crate::loss::AnyWidth {}
+impl<H, M: ?Sized, const OUTPUT: usize> Admits<H, M, OUTPUT> for AnyOutput {}
 
-impl<M: ?Sized, const WIDTH: usize, const OUTPUT: usize> Admits<crate::train::Head<WIDTH, true>, M, OUTPUT>
-    for crate::loss::Classes
-{
-}
 
-// As for the counts, the unsatisfiable clause is on `M`, so that rustc shows its message.
-impl<M: ?Sized, const WIDTH: usize, const OUTPUT: usize> Admits<crate::train::Head<WIDTH, false>, M, OUTPUT>
-    for crate::loss::Classes
-where
-    M: ClassesOnOneUnit<OUTPUT, WIDTH>,
-{
-}
+impl<M: ?Sized, const W: usize, const MULTI: bool, const OUTPUT: usize> Admits<Head<W, MULTI, true>, M, OUTPUT> for Probabilities {}
+impl<M: ?Sized, const W: usize, const MULTI: bool, const OUTPUT: usize> Admits<Head<W, MULTI, false>, M, OUTPUT> for Probabilities where M: BinaryOnValues<OUTPUT> {}
+
+impl<M: ?Sized, const W: usize, const PROBABILITIES: bool, const OUTPUT: usize> Admits<Head<W, false, PROBABILITIES>, M, OUTPUT> for ClassProbabilities where M: ClassesOnOneUnit<OUTPUT, W> {}
+impl<M: ?Sized, const W: usize, const OUTPUT: usize> Admits<Head<W, true, true>, M, OUTPUT> for ClassProbabilities {}
+impl<M: ?Sized, const W: usize, const OUTPUT: usize> Admits<Head<W, true, false>, M, OUTPUT> for ClassProbabilities where M: CategoricalOnValues<OUTPUT> {}
+
+impl<M: ?Sized, const W: usize, const MULTI: bool, const OUTPUT: usize> Admits<Head<W, MULTI, false>, M, OUTPUT> for Logits {}
+impl<M: ?Sized, const W: usize, const MULTI: bool, const OUTPUT: usize> Admits<Head<W, MULTI, true>, M, OUTPUT> for Logits where M: BinaryLogitsOnProbabilities<OUTPUT> {}
+
+impl<M: ?Sized, const W: usize, const PROBABILITIES: bool, const OUTPUT: usize> Admits<Head<W, false, PROBABILITIES>, M, OUTPUT> for ClassLogits where M: ClassesOnOneUnit<OUTPUT, W> {}
+impl<M: ?Sized, const W: usize, const OUTPUT: usize> Admits<Head<W, true, false>, M, OUTPUT> for ClassLogits {}
+impl<M: ?Sized, const W: usize, const OUTPUT: usize> Admits<Head<W, true, true>, M, OUTPUT> for ClassLogits where M: CategoricalLogitsOnProbabilities<OUTPUT> {}
 
 /// A loss over one unit per class, such as categorical cross-entropy, was given for an output
 /// of width 1. Never implemented, as [`OneLossForOutputs`].
@@ -281,3 +291,39 @@ where
     note = "use `BinaryCrossentropy` for one yes-or-no output, or give the output one unit per class"
 )]
 pub trait ClassesOnOneUnit<const OUTPUT: usize, const WIDTH: usize> {}
+
+/// Binary cross-entropy was given for an output that does not end in a sigmoid or softmax.
+/// Never implemented, as [`OneLossForOutputs`].
+#[diagnostic::on_unimplemented(
+    message = "binary cross-entropy reads output {OUTPUT} of `{Self}` as probabilities, but that output does not end in a sigmoid or softmax",
+    label = "use `BinaryCrossentropy::from_logits()` for output {OUTPUT}, or end it in a sigmoid",
+    note = "a linear output is a logit: `from_logits()` applies the sigmoid inside the loss, which is also more accurate"
+)]
+pub trait BinaryOnValues<const OUTPUT: usize> {}
+
+/// Categorical cross-entropy was given for an output that does not end in a softmax or
+/// sigmoid. Never implemented, as [`OneLossForOutputs`].
+#[diagnostic::on_unimplemented(
+    message = "categorical cross-entropy reads output {OUTPUT} of `{Self}` as probabilities, but that output does not end in a softmax or sigmoid",
+    label = "use `CategoricalCrossentropy::from_logits()` for output {OUTPUT}, or end it in a softmax",
+    note = "a linear output holds logits: `from_logits()` applies the softmax inside the loss, which is also more accurate"
+)]
+pub trait CategoricalOnValues<const OUTPUT: usize> {}
+
+/// Binary cross-entropy from logits was given for an output that already ends in a sigmoid or
+/// softmax. Never implemented, as [`OneLossForOutputs`].
+#[diagnostic::on_unimplemented(
+    message = "`BinaryCrossentropy::from_logits()` reads output {OUTPUT} of `{Self}` as logits, but that output already ends in a sigmoid or softmax",
+    label = "use `BinaryCrossentropy` for output {OUTPUT}, without `from_logits()`",
+    note = "the loss would apply a second sigmoid to values that are already probabilities"
+)]
+pub trait BinaryLogitsOnProbabilities<const OUTPUT: usize> {}
+
+/// Categorical cross-entropy from logits was given for an output that already ends in a
+/// softmax or sigmoid. Never implemented, as [`OneLossForOutputs`].
+#[diagnostic::on_unimplemented(
+    message = "`CategoricalCrossentropy::from_logits()` reads output {OUTPUT} of `{Self}` as logits, but that output already ends in a softmax or sigmoid",
+    label = "use `CategoricalCrossentropy` for output {OUTPUT}, without `from_logits()`",
+    note = "the loss would apply a second softmax to values that are already probabilities"
+)]
+pub trait CategoricalLogitsOnProbabilities<const OUTPUT: usize> {}

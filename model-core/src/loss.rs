@@ -48,9 +48,9 @@ pub enum GradientOf {
 
 /// A loss function for one output.
 pub trait Loss: Send + Sync {
-    /// The outputs this loss can train, checked by `compile` at compile time: [`AnyWidth`]
-    /// for a loss taken element by element, [`Classes`] for a loss over a row of class
-    /// scores, which an output of width 1 cannot hold.
+    /// The outputs this loss can train, which `compile` checks at compile time:
+    /// [`AnyOutput`], [`Probabilities`], [`ClassProbabilities`], [`Logits`] or
+    /// [`ClassLogits`]. A loss of your own that reads values as they are takes [`AnyOutput`].
     type Outputs: crate::checks::OutputRule;
 
     /// Returns the short name used in progress lines and results, for example `mae`.
@@ -96,15 +96,32 @@ pub trait Loss: Send + Sync {
     }
 }
 
-/// The [`Loss::Outputs`] of a loss that fits an output of any width.
+/// The [`Loss::Outputs`] of a loss that fits any output, such as mean absolute error.
 #[derive(Clone, Copy, Debug)]
-pub struct AnyWidth;
+pub struct AnyOutput;
 
-/// The [`Loss::Outputs`] of a loss over one unit per class, such as categorical
-/// cross-entropy. The softmax of a single value is always 1, so `compile` rejects such a loss
-/// on an output of width 1.
+/// The [`Loss::Outputs`] of binary cross-entropy: an output of probabilities. That is the
+/// output of a sigmoid or softmax `Dense`, a Flatten, Dropout, Concatenate or Multiply of such
+/// outputs only, or the output of another model whose output is such a value.
 #[derive(Clone, Copy, Debug)]
-pub struct Classes;
+pub struct Probabilities;
+
+/// The [`Loss::Outputs`] of categorical cross-entropy: an output of probabilities with one
+/// unit per class. The softmax of a single value is always 1, so `compile` rejects an output
+/// of width 1.
+#[derive(Clone, Copy, Debug)]
+pub struct ClassProbabilities;
+
+/// The [`Loss::Outputs`] of binary cross-entropy from logits: an output that does not end in
+/// a sigmoid or softmax, because the loss applies the sigmoid itself.
+#[derive(Clone, Copy, Debug)]
+pub struct Logits;
+
+/// The [`Loss::Outputs`] of categorical cross-entropy from logits: an output with one unit
+/// per class that does not end in a sigmoid or softmax, because the loss applies the softmax
+/// itself.
+#[derive(Clone, Copy, Debug)]
+pub struct ClassLogits;
 
 /// A loss with a weight in the total loss. Made by [`Loss::weighted`].
 ///
@@ -134,6 +151,9 @@ pub struct MeanSquaredError;
 /// probabilities `p`, clipped to `[1e-7, 1 − 1e-7]`, and the loss is
 /// `−(y·ln p + (1 − y)·ln(1 − p))`. A value outside the clip bounds gets a gradient of 0.
 /// Keras 3 with the TensorFlow backend makes the same choices.
+///
+/// `compile` accepts it only for an output of probabilities (see [`Probabilities`]). For a
+/// linear output, use [`BinaryCrossentropy::from_logits`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BinaryCrossentropy;
 
@@ -145,17 +165,21 @@ pub struct BinaryCrossentropy;
 /// loss is `−Σ y·ln p`. A clipped class passes no gradient through its own probability, but
 /// its value still gets a gradient through the row sum. Keras 3 with the TensorFlow backend
 /// makes the same choices.
+///
+/// `compile` accepts it only for an output of probabilities with one unit per class (see
+/// [`ClassProbabilities`]). For a linear output, use [`CategoricalCrossentropy::from_logits`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CategoricalCrossentropy;
 
 /// A cross-entropy that reads a head's values as logits, as Keras's `from_logits=True` does.
 /// Made by [`BinaryCrossentropy::from_logits`] and [`CategoricalCrossentropy::from_logits`].
 ///
-/// It is meant for a head without activation (a linear `Dense`), which is cheaper than a
-/// sigmoid or softmax head and needs no clipping. The gradient is taken with respect to the
-/// values, so it flows back through the head's own activation, if it has one. On a head that
-/// ends in a sigmoid or softmax the values are probabilities, and reading them as logits
-/// applies the squash a second time. Keras 3 does the same and only prints a warning.
+/// It is meant for a head without a squashing activation, such as a linear `Dense`, which is
+/// cheaper than a sigmoid or softmax head and needs no clipping. The gradient is taken with
+/// respect to the values, so it flows back through the head's own activation, if it has one.
+/// On a head that ends in a sigmoid or softmax the values are already probabilities, and
+/// reading them as logits would apply the squash a second time, so `compile` rejects that
+/// head. Keras 3 accepts it and only prints a warning.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FromLogits<L> {
     loss: L,
@@ -231,7 +255,7 @@ impl<L: Loss> Loss for Weighted<L> {
 }
 
 impl Loss for MeanAbsoluteError {
-    type Outputs = AnyWidth;
+    type Outputs = AnyOutput;
 
     fn name(&self) -> &'static str {
         "mae"
@@ -253,7 +277,7 @@ impl Loss for MeanAbsoluteError {
 }
 
 impl Loss for MeanSquaredError {
-    type Outputs = AnyWidth;
+    type Outputs = AnyOutput;
 
     fn name(&self) -> &'static str {
         "mse"
@@ -275,7 +299,7 @@ impl Loss for MeanSquaredError {
 }
 
 impl Loss for BinaryCrossentropy {
-    type Outputs = AnyWidth;
+    type Outputs = Probabilities;
 
     fn reports_accuracy(&self) -> bool {
         true
@@ -316,7 +340,7 @@ impl Loss for BinaryCrossentropy {
 }
 
 impl Loss for CategoricalCrossentropy {
-    type Outputs = Classes;
+    type Outputs = ClassProbabilities;
 
     fn reports_accuracy(&self) -> bool {
         true
@@ -372,7 +396,7 @@ impl Loss for CategoricalCrossentropy {
 }
 
 impl Loss for FromLogits<BinaryCrossentropy> {
-    type Outputs = AnyWidth;
+    type Outputs = Logits;
 
     fn name(&self) -> &'static str {
         self.loss.name()
@@ -391,7 +415,7 @@ impl Loss for FromLogits<BinaryCrossentropy> {
 }
 
 impl Loss for FromLogits<CategoricalCrossentropy> {
-    type Outputs = Classes;
+    type Outputs = ClassLogits;
 
     fn reports_accuracy(&self) -> bool {
         true

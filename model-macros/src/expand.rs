@@ -84,6 +84,30 @@ fn activation_tokens(activation: Activation) -> TokenStream {
 
 /// Gives every token of `tokens` the span `span`, so that a compiler error about generated
 /// code points at the user's call rather than at a declaration elsewhere.
+/// A boolean that the macro knows, or that only the compiler can evaluate.
+enum Flag {
+    Known(bool),
+    Expr(TokenStream),
+}
+
+impl Flag {
+    fn and(self, other: Flag) -> Flag {
+        match (self, other) {
+            (Flag::Known(false), _) | (_, Flag::Known(false)) => Flag::Known(false),
+            (Flag::Known(true), flag) | (flag, Flag::Known(true)) => flag,
+            (Flag::Expr(a), Flag::Expr(b)) => Flag::Expr(quote!((#a) && (#b))),
+        }
+    }
+
+    /// Returns the flag as a const generic argument.
+    fn into_tokens(self) -> TokenStream {
+        match self {
+            Flag::Known(value) => quote!(#value),
+            Flag::Expr(expr) => quote!({ #expr }),
+        }
+    }
+}
+
 /// Appends `tuple` as the last argument of the call `call`, whose argument list is its last
 /// token, a parenthesized group. The comma gets `span`; the tuple keeps its own spans.
 fn with_tuple_argument(call: TokenStream, tuple: TokenStream, span: Span) -> TokenStream {
@@ -394,6 +418,7 @@ impl<'m> Generator<'m> {
         let sub_interface = self.submodel_interface();
         let input_count = self.model.inputs.len();
         let output_count = self.model.outputs.len();
+        let first_probabilities = self.model.outputs.first().map_or(quote!(false), |output| self.probabilities(output.value).into_tokens());
         let input_sizes = self.model.inputs.iter().map(|input| input.shape.size().to_const_arg());
         let input_ids = self.model.inputs.iter().map(|input| matches!(input.shape, Shape::Ids { .. }));
         let doc_new = format!("Creates a [`{name}`] in `f32` with Keras's default initializers, drawing from `rng`.");
@@ -412,6 +437,11 @@ impl<'m> Generator<'m> {
 
                 #[doc(hidden)]
                 pub const __OUTPUT_COUNT: usize = #output_count;
+
+                /// Whether the first output holds probabilities, for a model that uses this
+                /// one as a layer.
+                #[doc(hidden)]
+                pub const __OUTPUT_PROBABILITIES: bool = #first_probabilities;
 
                 #[doc(hidden)]
                 pub const __INPUT_SIZES: &'static [usize] = &[#(#input_sizes),*];
@@ -746,6 +776,22 @@ impl<'m> Generator<'m> {
         quote!(&[#(__logit_seeds[#outputs]),*])
     }
 
+    /// Returns whether `value` holds probabilities, values in [0, 1] that a cross-entropy
+    /// reads as they are: the output of a sigmoid or softmax, or a Flatten, Dropout,
+    /// Concatenate or Multiply of such outputs only.
+    fn probabilities(&self, value: usize) -> Flag {
+        let Producer::Call(call) = self.model.values[value].producer else { return Flag::Known(false) };
+        let call = &self.model.calls[call];
+        match &self.model.instances[call.instance].kind {
+            Kind::Dense { activation, .. } => Flag::Known(matches!(activation, Activation::Sigmoid | Activation::Softmax)),
+            Kind::Flatten | Kind::Dropout { .. } | Kind::Concatenate | Kind::Multiply => {
+                call.operands.iter().fold(Flag::Known(true), |all, &operand| all.and(self.probabilities(operand)))
+            }
+            Kind::Embedding { .. } | Kind::Add | Kind::Subtract => Flag::Known(false),
+            Kind::Submodel { alias, .. } => Flag::Expr(quote!(<#alias>::__OUTPUT_PROBABILITIES)),
+        }
+    }
+
     /// Returns the squashing activation of the Dense call that produced `value`, if any.
     fn squash(&self, value: usize) -> Option<(usize, TokenStream)> {
         let Producer::Call(call) = self.model.values[value].producer else { return None };
@@ -1033,7 +1079,8 @@ impl<'m> Generator<'m> {
                     quote!({ #expr > 1 })
                 }
             };
-            quote!(::keramic::__model_core::train::Head<#width, #multi>)
+            let probabilities = self.probabilities(output.value).into_tokens();
+            quote!(::keramic::__model_core::train::Head<#width, #multi, #probabilities>)
         }).collect();
         quote! {
             #[automatically_derived]

@@ -31,7 +31,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{Callback, EpochEnd, LossSet, Training};
+use super::{Callback, EpochEnd, LossTuple, Training};
 use crate::Real;
 use crate::error::{Error, Result};
 use crate::io::{self, EncodedTensor, ExpectedTensor, OpenFile, TensorFile};
@@ -155,7 +155,7 @@ pub fn load_checkpoint<T: Real, M: Network<T>>(
     plan.apply(&file, &weights, model, optimizer, Some(path))
 }
 
-impl<T: Real, M: Network<T>, L: LossSet<M>, O: Optimizer<T>> Training<'_, T, M, L, O> {
+impl<T: Real, M: Network<T>, L: LossTuple, O: Optimizer<T>> Training<'_, T, M, L, O> {
     /// Writes a checkpoint of the model and the optimizer after `epoch` completed epochs to
     /// `path`, as [`save_checkpoint`] does.
     ///

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::losses::LossSet;
+use super::losses::LossTuple;
 
 /// The scores of a model on a data set.
 #[derive(Clone, Debug, PartialEq)]
@@ -345,12 +345,12 @@ impl ScoreTotals {
     }
 
     /// The mean total loss so far, without building an [`Evaluation`].
-    pub(crate) fn mean_total<H, L: LossSet<H>>(&self, losses: &L) -> f64 {
+    pub(crate) fn mean_total<L: LossTuple>(&self, losses: &L) -> f64 {
         let rows = self.rows.max(1) as f64;
         self.losses.iter().enumerate().map(|(k, &sum)| losses.weight(k) * sum / rows).sum()
     }
 
-    pub(crate) fn finish<H, L: LossSet<H>>(&self, names: &'static [&'static str], losses: &L) -> Evaluation {
+    pub(crate) fn finish<L: LossTuple>(&self, names: &'static [&'static str], losses: &L) -> Evaluation {
         let rows = self.rows.max(1) as f64;
         let mut total = 0.0;
         let mut outputs = Vec::with_capacity(self.losses.len());

@@ -1,29 +1,22 @@
 //! The loss tuple that `compile` takes, checked against a model's outputs.
 
 use crate::Real;
-use crate::checks::{Admits, LossCount, LossCountMatches, LossTuple, LossesForOneOutput, OneLossForOutputs};
+use crate::checks::{Admits, LossCount, LossCountMatches, LossesForOneOutput, OneLossForOutputs};
 use crate::loss::{GradientOf, HeadOutput, Loss};
+pub use crate::checks::LossTuple;
 use crate::network::Outputs;
 
 /// One loss per output of the model `M`, each fitting its output.
 ///
 /// Implemented for a single [`Loss`] (a model with one output) and for tuples of up to six
-/// losses with one element per output.
+/// losses with one element per output. `compile` requires it; the training methods need only
+/// [`LossTuple`], so that a rejected loss gives one error at `compile` and none at `fit`.
 #[diagnostic::on_unimplemented(
     message = "the losses `{Self}` do not fit the outputs of `{M}`",
     label = "give one loss per output: a single loss for one output, a tuple for several",
     note = "`compile` takes one loss per output, in declaration order"
 )]
-pub trait LossSet<M: ?Sized> {
-    /// Computes the loss of output `k`; see [`Loss::compute`].
-    fn compute<T: Real>(&self, k: usize, head: &HeadOutput<'_, T>, targets: &[T], grad: Option<&mut [T]>) -> (f64, GradientOf);
-    /// The weight of output `k`'s loss in the total.
-    fn weight(&self, k: usize) -> f64;
-    /// The name of output `k`'s loss.
-    fn name(&self, k: usize) -> &'static str;
-    /// Whether output `k`'s loss reports accuracy.
-    fn reports_accuracy(&self, k: usize) -> bool;
-}
+pub trait LossSet<M: ?Sized>: LossTuple {}
 
 // The count check is a separate bound on a tuple of the losses' own length, so that exactly one
 // `LossCountMatches` impl applies to any losses and heads. The compiler then reports the
@@ -35,27 +28,18 @@ where
     L: LossTuple,
     L::Arity: LossCountMatches<M::Heads, M>,
 {
-    fn compute<T: Real>(&self, k: usize, head: &HeadOutput<'_, T>, targets: &[T], grad: Option<&mut [T]>) -> (f64, GradientOf) {
-        LossTuple::compute(self, k, head, targets, grad)
-    }
-    fn weight(&self, k: usize) -> f64 {
-        LossTuple::weight(self, k)
-    }
-    fn name(&self, k: usize) -> &'static str {
-        LossTuple::name(self, k)
-    }
-    fn reports_accuracy(&self, k: usize) -> bool {
-        LossTuple::reports_accuracy(self, k)
-    }
 }
 
-/// One model output, as an element of a model's [`Outputs::Heads`] tuple: its width, and
-/// whether that width is more than 1.
+/// One model output, as an element of a model's [`Outputs::Heads`] tuple: its width, whether
+/// that width is more than 1, and whether its values are probabilities.
 ///
 /// `MULTI` is always `WIDTH > 1`. Stable Rust cannot compute it from `WIDTH` in a type, so
-/// `model!` writes both; losses over classes need `MULTI`.
+/// `model!` writes both; losses over classes need `MULTI`. `PROBABILITIES` is true for the
+/// output of a sigmoid or softmax, and for a Flatten, Dropout, Concatenate or Multiply of
+/// such outputs only. The cross-entropies read such values as probabilities, and their
+/// `from_logits()` forms need any other values.
 #[derive(Clone, Copy, Debug)]
-pub struct Head<const WIDTH: usize, const MULTI: bool>;
+pub struct Head<const WIDTH: usize, const MULTI: bool, const PROBABILITIES: bool>;
 
 impl<L: Loss> LossTuple for L {
     type Arity = (L,);
@@ -112,7 +96,7 @@ impl_loss_tuple!((0, L0), (1, L1), (2, L2), (3, L3), (4, L4));
 impl_loss_tuple!((0, L0), (1, L1), (2, L2), (3, L3), (4, L4), (5, L5));
 
 /// Implements [`LossCountMatches`] for `n` losses and `n` heads, each loss fitting its head, or
-/// for unequal counts with a where-clause that never holds. That clause is on the model's type
+/// for unequal counts with a where-clause that is never met. That clause is on the model's type
 /// rather than on the losses. rustc (1.95) shows the message of a failing clause, instead of
 /// the message of the bound that required it, only when the two have different self types.
 macro_rules! impl_count {

@@ -13,7 +13,7 @@ mod stream;
 pub use callback::{BatchEnd, Callback, EpochEnd};
 pub use checkpoint::{ModelCheckpoint, checkpoint_from_bytes, checkpoint_to_bytes, load_checkpoint, save_checkpoint};
 pub use early_stopping::{EarlyStopping, Monitor};
-pub use losses::{Head, LossSet};
+pub use losses::{Head, LossSet, LossTuple};
 pub use logs::{EpochLog, Evaluation, ExportError, History, OutputScores};
 pub use options::{Fit, Verbosity};
 pub use schedule::{ReduceLrOnPlateau, StepDecay};
@@ -193,7 +193,7 @@ pub struct Training<'m, T: Real, M: Network<T>, L, O> {
     weights_before_step: Vec<T>,
 }
 
-impl<'m, T: Real, M: Network<T>, L: LossSet<M>, O: Optimizer<T>> Training<'m, T, M, L, O> {
+impl<'m, T: Real, M: Network<T>, L: LossTuple, O: Optimizer<T>> Training<'m, T, M, L, O> {
     fn new(model: &'m mut M, losses: L, optimizer: O) -> Self {
         let outputs = M::OUTPUT_NAMES.len();
         Training {

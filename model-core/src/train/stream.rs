@@ -6,7 +6,7 @@ use rand::seq::SliceRandom;
 
 use super::callback::{BatchEnd, Callback, EpochEnd};
 use super::logs::{EpochLog, Evaluation, History, ScoreTotals};
-use super::losses::LossSet;
+use super::losses::LossTuple;
 use super::options::{Fit, Verbosity};
 use super::progress::Progress;
 use super::Training;
@@ -19,7 +19,7 @@ use crate::optim::Optimizer;
 /// A source of training or evaluation rows for a model `M`.
 type Source<'s, T, M> = dyn ChunkSource<<M as Network<T>>::Input, <M as Network<T>>::Output> + 's;
 
-impl<T: Real, M: Network<T>, L: LossSet<M>, O: Optimizer<T>> Training<'_, T, M, L, O> {
+impl<T: Real, M: Network<T>, L: LossTuple, O: Optimizer<T>> Training<'_, T, M, L, O> {
     /// Trains the model on the rows of `source`, holding one chunk in memory at a time.
     ///
     /// Each epoch is one pass over `source`. The rows of each chunk are checked before the
