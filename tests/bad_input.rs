@@ -133,3 +133,13 @@ fn read_csv_names_file_line_and_column() {
     assert!(message.contains("column `score`"), "{message}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn fit_rejects_a_negative_loss_weight() {
+    let error = model().compile(MeanAbsoluteError.weighted(-1.0), Adam::default()).fit(&good_rows(), &Fit::epochs(1).verbose(false)).unwrap_err();
+    assert!(matches!(error, Error::InvalidOption { option: "loss weight", .. }), "{error:?}");
+    assert!(error.to_string().contains("output `rating` has weight -1"), "{error}");
+
+    let error = model().compile(MeanAbsoluteError.weighted(f64::NAN), Adam::default()).train_on_batch(&good_rows(), &[0]).unwrap_err();
+    assert!(matches!(error, Error::InvalidOption { option: "loss weight", .. }), "{error:?}");
+}

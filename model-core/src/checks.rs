@@ -174,6 +174,40 @@ pub const fn float_size_at(sizes: &[usize], ids: &[bool], count: usize, index: u
     if sizes.len() == count && index < count && !ids[index] { sizes[index] } else { got }
 }
 
+/// Returns whether a float argument with dimensions `got` has the dimensions of input `index`
+/// of a model called with `count` arguments. It also returns true when the count differs,
+/// when the input takes ids, or when the sizes differ, because other checks report those.
+pub const fn same_dims_at(dims: &[&[usize]], count: usize, index: usize, got: &[usize]) -> bool {
+    if dims.len() != count || index >= count || dims[index].is_empty() {
+        return true;
+    }
+    let expected = dims[index];
+    if product(expected) != product(got) {
+        return true;
+    }
+    if expected.len() != got.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < got.len() {
+        if expected[i] != got[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn product(dims: &[usize]) -> usize {
+    let mut product: usize = 1;
+    let mut i = 0;
+    while i < dims.len() {
+        product = product.saturating_mul(dims[i]);
+        i += 1;
+    }
+    product
+}
+
 /// Returns whether input `index` of a model called with `count` arguments takes ids, or `got`
 /// when the count differs, so that such a call reports only the count mismatch.
 pub const fn expects_ids_at(ids: &[bool], count: usize, index: usize, got: bool) -> bool {
@@ -297,7 +331,7 @@ pub trait ClassesOnOneUnit<const OUTPUT: usize, const WIDTH: usize> {}
 #[diagnostic::on_unimplemented(
     message = "binary cross-entropy reads output {OUTPUT} of `{Self}` as probabilities, but that output does not end in a sigmoid or softmax",
     label = "use `BinaryCrossentropy::from_logits()` for output {OUTPUT}, or end it in a sigmoid",
-    note = "a linear output is a logit: `from_logits()` applies the sigmoid inside the loss, which is also more accurate"
+    note = "`from_logits()` reads any values as logits and applies the sigmoid inside the loss; a Flatten, Dropout, Concatenate or Multiply keeps probabilities, other layers do not"
 )]
 pub trait BinaryOnValues<const OUTPUT: usize> {}
 
@@ -306,7 +340,7 @@ pub trait BinaryOnValues<const OUTPUT: usize> {}
 #[diagnostic::on_unimplemented(
     message = "categorical cross-entropy reads output {OUTPUT} of `{Self}` as probabilities, but that output does not end in a softmax or sigmoid",
     label = "use `CategoricalCrossentropy::from_logits()` for output {OUTPUT}, or end it in a softmax",
-    note = "a linear output holds logits: `from_logits()` applies the softmax inside the loss, which is also more accurate"
+    note = "`from_logits()` reads any values as logits and applies the softmax inside the loss; a Flatten, Dropout, Concatenate or Multiply keeps probabilities, other layers do not"
 )]
 pub trait CategoricalOnValues<const OUTPUT: usize> {}
 

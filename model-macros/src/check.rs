@@ -1,7 +1,9 @@
 //! One function per rule the macro checks. Each returns the error to report, spanned on the
 //! user's token that is wrong, naming the layer and the shapes in the notation of `model!`.
 
-use proc_macro2::Span;
+use std::cell::RefCell;
+
+use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
 use syn::Ident;
 
@@ -179,11 +181,42 @@ pub fn not_the_model_itself(layer: &LayerSyntax, kind: &Kind, model: &Ident) -> 
     }
 }
 
-/// A size that must be at least 1.
+/// A check on sizes that only the compiler can evaluate, because they involve named
+/// constants. The expansion turns it into a `const` assertion at `span`, whose failure is a
+/// compile error with `message`.
+pub struct Deferred {
+    pub span: Span,
+    pub condition: TokenStream,
+    pub message: String,
+}
+
+thread_local! {
+    /// The checks deferred while the current invocation is lowered. A proc macro expands one
+    /// invocation at a time on a thread, and [`take_deferred`] empties this before and after.
+    static DEFERRED: RefCell<Vec<Deferred>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Defers a check to the compiler: `condition` must hold, or compilation fails at `span` with
+/// `message`.
+pub fn defer(span: Span, condition: TokenStream, message: String) {
+    DEFERRED.with(|deferred| deferred.borrow_mut().push(Deferred { span, condition, message }));
+}
+
+/// Returns the checks deferred since the last call, and clears the list.
+pub fn take_deferred() -> Vec<Deferred> {
+    DEFERRED.with(|deferred| std::mem::take(&mut *deferred.borrow_mut()))
+}
+
+/// A size that must be at least 1. A literal is checked here, a constant by the compiler.
 pub fn positive_size(size: &Size, what: &str) -> syn::Result<Dim> {
     match size {
         Size::Literal { value: 0, span } => Err(syn::Error::new(*span, format!("{what} must be at least 1"))),
-        _ => Ok(Dim::from_size(size)),
+        Size::Constant { path } => {
+            let dim = Dim::from_size(size);
+            defer(size.span(), quote!((#path) >= 1), format!("{what} must be at least 1, but `{dim}` is 0"));
+            Ok(dim)
+        }
+        Size::Literal { .. } => Ok(Dim::from_size(size)),
     }
 }
 
@@ -328,12 +361,15 @@ fn concatenate_shape(layer: &str, operands: &[(String, Shape)], site: &CallSite<
                 format!("{layer} expects inputs of equal rank, but {first_value} is {first_shape} and {value} is {shape}"),
             ));
         }
-        let leading_equal = first_dims[..dims.len() - 1].iter().zip(&dims[..dims.len() - 1]).all(|(a, b)| a.equals(b) != Some(false));
-        if !leading_equal {
-            return Err(syn::Error::new(
-                site.callee,
-                format!("{layer} joins along the last axis, so the other dimensions must be equal, but {first_value} is {first_shape} and {value} is {shape}"),
-            ));
+        let leading = first_dims[..dims.len() - 1].iter().zip(&dims[..dims.len() - 1]);
+        let message = format!("{layer} joins along the last axis, so the other dimensions must be equal, but {first_value} is {first_shape} and {value} is {shape}");
+        if leading.clone().any(|(a, b)| a.equals(b) == Some(false)) {
+            return Err(syn::Error::new(site.callee, message));
+        }
+        // Dimensions that only the compiler can compare, such as a constant and a literal.
+        for (a, b) in leading.filter(|(a, b)| a.equals(b).is_none()) {
+            let (a, b) = (a.expr_tokens(), b.expr_tokens());
+            defer(site.callee, quote!(#a == #b), message.clone());
         }
         last = last.add(&dims[dims.len() - 1]);
         let mut joined = first_dims.clone();

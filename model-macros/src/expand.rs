@@ -17,8 +17,10 @@ pub fn expand(model: &Model) -> TokenStream {
     let network = generator.network_impl();
     let aliases = generator.submodel_aliases();
     let submodel_call = generator.submodel_call_impl();
+    let deferred = generator.deferred_checks();
     quote! {
         #aliases
+        #deferred
         #structs
         #workspace
         #inherent
@@ -392,6 +394,34 @@ impl<'m> Generator<'m> {
         }
     }
 
+    /// The checks on named constants that lowering left to the compiler, and the check that
+    /// each float argument of a model used as a layer has the shape of its input, not only its
+    /// size. Each is a `const` assertion at the user's token.
+    fn deferred_checks(&self) -> TokenStream {
+        let deferred = self.model.deferred.iter().map(|check| {
+            let condition = &check.condition;
+            let message = check.message.replace('{', "{{").replace('}', "}}");
+            quote_spanned!(check.span=> const _: () = ::core::assert!(#condition, #message);)
+        });
+        let checks = &quote!(::keramic::__model_core::__private::checks);
+        let shapes = self.model.calls.iter().filter_map(|call| {
+            let Kind::Submodel { alias, .. } = &self.model.instances[call.instance].kind else { return None };
+            let count = call.operands.len();
+            let arguments = call.operands.iter().enumerate().filter_map(move |(i, &v)| {
+                let Shape::Floats(dims) = &self.model.values[v].shape else { return None };
+                let dims = dims.iter().map(Dim::expr_tokens);
+                let span = call.arg_spans.get(i).copied().unwrap_or(call.span);
+                Some(quote_spanned! {span=>
+                    const _: () = if !#checks::same_dims_at(<#alias>::__INPUT_DIMS, #count, #i, &[#(#dims),*]) {
+                        ::core::panic!("{}", <#alias>::__INPUT_SHAPE_MISMATCH[#i])
+                    };
+                })
+            });
+            Some(quote!(#(#arguments)*))
+        });
+        quote!(#(#deferred)* #(#shapes)*)
+    }
+
     fn inherent_impls(&self) -> TokenStream {
         let name = self.name;
         let workspace = &self.workspace_struct;
@@ -421,6 +451,16 @@ impl<'m> Generator<'m> {
         let first_probabilities = self.model.outputs.first().map_or(quote!(false), |output| self.probabilities(output.value).into_tokens());
         let input_sizes = self.model.inputs.iter().map(|input| input.shape.size().to_const_arg());
         let input_ids = self.model.inputs.iter().map(|input| matches!(input.shape, Shape::Ids { .. }));
+        let input_dims = self.model.inputs.iter().map(|input| match &input.shape {
+            Shape::Floats(dims) => {
+                let dims = dims.iter().map(Dim::expr_tokens);
+                quote!(&[#(#dims),*])
+            }
+            Shape::Ids { .. } => quote!(&[]),
+        });
+        let shape_mismatch = self.model.inputs.iter().map(|input| {
+            format!("`{}` expects an input of shape {} here, but this argument has another shape of the same size", self.model.name, input.shape)
+        });
         let doc_new = format!("Creates a [`{name}`] in `f32` with Keras's default initializers, drawing from `rng`.");
         quote! {
             #[automatically_derived]
@@ -448,6 +488,14 @@ impl<'m> Generator<'m> {
 
                 #[doc(hidden)]
                 pub const __INPUT_IDS: &'static [bool] = &[#(#input_ids),*];
+
+                /// The dimensions of each float input; empty for an id input.
+                #[doc(hidden)]
+                pub const __INPUT_DIMS: &'static [&'static [usize]] = &[#(#input_dims),*];
+
+                /// The message for an argument whose size fits input `i` but whose shape does not.
+                #[doc(hidden)]
+                pub const __INPUT_SHAPE_MISMATCH: &'static [&'static str] = &[#(#shape_mismatch),*];
 
                 #[doc = #doc_new]
                 pub fn new<R: ::keramic::__model_core::__private::rand::Rng + ?::core::marker::Sized>(rng: &mut R) -> Self {

@@ -30,7 +30,9 @@ fn check_model(input: proc_macro2::TokenStream) -> syn::Result<model::Model> {
     parse::check_nesting(&input)?;
     let syntax: parse::ModelSyntax = syn::parse2(input)?;
     let mut errors = errors::Errors::default();
-    let model = model::lower(syntax, &mut errors);
+    check::take_deferred();
+    let mut model = model::lower(syntax, &mut errors);
+    model.deferred = check::take_deferred();
     match errors.combine() {
         None => Ok(model),
         Some(error) => Err(error),

@@ -20,6 +20,8 @@ pub struct Model {
     pub calls: Vec<Call>,
     pub values: Vec<Value>,
     pub outputs: Vec<Output>,
+    /// Checks on named constants, which the expansion leaves to the compiler.
+    pub deferred: Vec<crate::check::Deferred>,
 }
 
 pub struct Input {
@@ -151,6 +153,9 @@ pub struct Call {
     pub arg_spans: Vec<Span>,
 }
 
+/// The maximum number of outputs: `compile` takes a tuple of at most this many losses.
+const MAX_OUTPUTS: usize = 6;
+
 /// Lowers the syntax to a model, reporting every mistake to `errors`.
 pub fn lower(syntax: ModelSyntax, errors: &mut Errors) -> Model {
     let mut lowering = Lowering {
@@ -163,6 +168,7 @@ pub fn lower(syntax: ModelSyntax, errors: &mut Errors) -> Model {
             calls: Vec::new(),
             values: Vec::new(),
             outputs: Vec::new(),
+            deferred: Vec::new(),
         },
         scope: Vec::new(),
         declared: Vec::new(),
@@ -172,6 +178,14 @@ pub fn lower(syntax: ModelSyntax, errors: &mut Errors) -> Model {
         unresolved_instance: false,
         statement: None,
         defined_names: syntax.statements.iter().filter_map(defined_name).collect(),
+        input_names: syntax
+            .statements
+            .iter()
+            .filter_map(|statement| match statement {
+                Statement::Input { name, .. } => Some(name.unraw().to_string()),
+                _ => None,
+            })
+            .collect(),
         errors,
     };
     lowering.declare_layers(&syntax.statements);
@@ -190,6 +204,8 @@ struct Lowering<'e> {
     declared: Vec<(Ident, Option<usize>)>,
     /// Every value name that some statement defines.
     defined_names: Vec<String>,
+    /// The names of the inputs, which share the summary's names with the layers.
+    input_names: Vec<String>,
     /// Every operand of a call, including calls that failed, so that a rejected call does not
     /// also report its inputs as unused.
     operands: Vec<usize>,
@@ -214,6 +230,10 @@ impl Lowering<'_> {
                 let message = format!("layer `{previous}` is declared twice; give the second one another name");
                 self.errors.push(syn::Error::new(name.span(), message));
                 continue;
+            }
+            if self.input_names.contains(&name.unraw().to_string()) {
+                let message = format!("layer `{name}` has the name of input `{name}`, and the summary names layers and inputs alike; give the layer another name");
+                self.errors.push(syn::Error::new(name.span(), message));
             }
             let kind = self.parse_kind(layer);
             if let (Some(span), Some(kind)) = (frozen, &kind)
@@ -260,6 +280,10 @@ impl Lowering<'_> {
                 if let Some(value) = value {
                     self.scope.push((name.to_string(), value, name.span()));
                     if let Statement::Output { .. } = statement {
+                        if self.model.outputs.len() == MAX_OUTPUTS {
+                            let message = format!("a model has at most {MAX_OUTPUTS} outputs, because `compile` takes at most {MAX_OUTPUTS} losses, but `{name}` is output {}", MAX_OUTPUTS + 1);
+                            self.errors.push(syn::Error::new(name.span(), message));
+                        }
                         self.check_output_shape(name, value);
                         self.model.outputs.push(Output { name: name.clone(), value });
                     }
@@ -422,7 +446,9 @@ impl Lowering<'_> {
 
     fn unique_label(&self, base: &str) -> String {
         let taken = |label: &str| {
-            self.model.instances.iter().any(|i| i.label == label) || self.declared.iter().any(|(name, _)| *name == label)
+            self.model.instances.iter().any(|i| i.label == label)
+                || self.declared.iter().any(|(name, _)| *name == label)
+                || self.input_names.iter().any(|name| name == label)
         };
         if !taken(base) {
             return base.to_owned();

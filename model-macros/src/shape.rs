@@ -64,6 +64,12 @@ impl Dim {
     }
 
     /// Returns the dimension as a `usize` expression, usable as a const generic argument.
+    /// Returns the dimension as an expression, for a condition that the compiler evaluates.
+    pub fn expr_tokens(&self) -> TokenStream {
+        // The tokens were printed from a token stream built in this macro, so they parse.
+        self.tokens().parse().unwrap_or_default()
+    }
+
     pub fn to_const_arg(&self) -> TokenStream {
         match self {
             Dim::Known(value) => {

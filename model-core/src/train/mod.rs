@@ -251,6 +251,7 @@ impl<'m, T: Real, M: Network<T>, L: LossTuple, O: Optimizer<T>> Training<'m, T, 
     ) -> Result<History> {
         options.validate()?;
         self.optimizer.validate()?;
+        self.check_loss_weights()?;
         let train_len = crate::data::training_rows(data.len(), options.validation_split)?;
         let validation: Vec<usize> = (train_len..data.len()).collect();
         let mut order: Vec<usize> = (0..train_len).collect();
@@ -363,6 +364,7 @@ impl<'m, T: Real, M: Network<T>, L: LossTuple, O: Optimizer<T>> Training<'m, T, 
             return Err(Error::EmptyData { what: "the batch" });
         }
         self.optimizer.validate()?;
+        self.check_loss_weights()?;
         self.scored_step(data, indices, None)
     }
 
@@ -456,6 +458,21 @@ impl<'m, T: Real, M: Network<T>, L: LossTuple, O: Optimizer<T>> Training<'m, T, 
                 saved = rest;
             }
         });
+    }
+
+    /// Rejects a loss weight that is negative or not finite: a negative weight would make
+    /// training maximize that output's loss.
+    pub(crate) fn check_loss_weights(&self) -> Result<()> {
+        for (k, name) in M::OUTPUT_NAMES.iter().enumerate() {
+            let weight = self.losses.weight(k);
+            if !(weight.is_finite() && weight >= 0.0) {
+                return Err(Error::InvalidOption {
+                    option: "loss weight",
+                    message: format!("the loss of output `{name}` has weight {weight}; give a finite weight of at least 0 to `weighted`"),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn first_non_finite_gradient(&mut self) -> Option<f64> {

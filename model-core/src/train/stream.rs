@@ -71,6 +71,7 @@ impl<T: Real, M: Network<T>, L: LossTuple, O: Optimizer<T>> Training<'_, T, M, L
             });
         }
         self.optimizer.validate()?;
+        self.check_loss_weights()?;
 
         let mut history = History::default();
         // Unknown until the first pass ends.
