@@ -175,6 +175,7 @@ pub fn lower(syntax: ModelSyntax, errors: &mut Errors) -> Model {
         operands: Vec::new(),
         called: Vec::new(),
         unresolved_value: false,
+        call_rejected: false,
         unresolved_instance: false,
         statement: None,
         defined_names: syntax.statements.iter().filter_map(defined_name).collect(),
@@ -214,6 +215,8 @@ struct Lowering<'e> {
     /// Whether a value name did not resolve. That name may be a misspelled input, so unused
     /// inputs are not reported.
     unresolved_value: bool,
+    /// Whether the checks rejected a call.
+    call_rejected: bool,
     /// Whether a called layer name did not resolve. That name may be a misspelled declared
     /// layer, so layers that are never called are not reported.
     unresolved_instance: bool,
@@ -372,6 +375,7 @@ impl Lowering<'_> {
             Ok(shape) => shape,
             Err(error) => {
                 self.errors.push(error);
+                self.call_rejected = true;
                 return None;
             }
         };
@@ -486,7 +490,9 @@ impl Lowering<'_> {
     }
 
     fn check_whole_model(&mut self) {
-        if !self.unresolved_value {
+        // A rejected call, such as `Dense::<1>()`, may be where the user meant to use an input
+        // or value, so unused ones are reported only once every call is accepted.
+        if !self.unresolved_value && !self.call_rejected {
             for error in check::unused_inputs(&self.model, &self.operands) {
                 self.errors.push(error);
             }

@@ -308,6 +308,7 @@ fn size_from_literal(literal: &syn::LitInt) -> syn::Result<Size> {
 
 /// Reads a layer kind, such as `Dense::<4, Relu>`, in a `layer` declaration.
 fn parse_layer_path(input: ParseStream) -> syn::Result<LayerSyntax> {
+    reject_missing_turbofish(input)?;
     let expr: Expr = input.parse()?;
     match expr {
         Expr::Path(path) if path.qself.is_none() => layer_from_path(path.path),
@@ -416,8 +417,50 @@ fn is_constant_name(ident: &Ident) -> bool {
 }
 
 fn parse_expr(input: ParseStream) -> syn::Result<ExprSyntax> {
+    reject_missing_turbofish(input)?;
     let expr: Expr = input.parse()?;
     expr_from_syn(expr)
+}
+
+/// Rejects `Dense<1>` in the statement ahead, which Rust reads as two comparisons. In an
+/// expression, generic arguments follow `::`, as in `Dense::<1>`.
+fn reject_missing_turbofish(input: ParseStream) -> syn::Result<()> {
+    let rest: TokenStream = input.fork().parse()?;
+    match find_missing_turbofish(rest) {
+        Some((kind, span)) => Err(syn::Error::new(
+            span,
+            format!("a layer's sizes and options follow `::` here: write `{kind}::<...>` instead of `{kind}<...>`"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Returns the identifier and the `<` span of the first `Name<` outside generic arguments, up
+/// to the first `;` at the top level of `tokens`. Inside `::<...>`, a penalty such as
+/// `L2<0.01>` is a valid `Name<`.
+fn find_missing_turbofish(tokens: TokenStream) -> Option<(Ident, Span)> {
+    let mut previous: Option<TokenTree> = None;
+    let mut angle_depth = 0usize;
+    for token in tokens {
+        match &token {
+            TokenTree::Punct(punct) if punct.as_char() == ';' && angle_depth == 0 => return None,
+            TokenTree::Punct(punct) if punct.as_char() == '<' => {
+                if let (0, Some(TokenTree::Ident(ident))) = (angle_depth, &previous) {
+                    return Some((ident.clone(), punct.span()));
+                }
+                angle_depth += 1;
+            }
+            TokenTree::Punct(punct) if punct.as_char() == '>' => angle_depth = angle_depth.saturating_sub(1),
+            TokenTree::Group(group) => {
+                if let Some(found) = find_missing_turbofish(group.stream()) {
+                    return Some(found);
+                }
+            }
+            _ => {}
+        }
+        previous = Some(token);
+    }
+    None
 }
 
 fn expr_from_syn(expr: Expr) -> syn::Result<ExprSyntax> {
