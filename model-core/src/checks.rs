@@ -103,6 +103,90 @@ merge_check!(
     MultiplySizes, "Multiply needs inputs of equal shape, but got [{FIRST}] and [{OTHER}]"
 );
 
+/// A shared layer gets the same input size at every call, because its weights keep their
+/// shapes. Checked here when a size is a constant that only the compiler can compare.
+#[diagnostic::on_unimplemented(
+    message = "a shared layer needs the same input shape at every call, but it was first called on [{FIRST}] and here on [{OTHER}]",
+    label = "this argument has shape [{OTHER}]"
+)]
+pub trait SharedInputSize<const FIRST: usize, const OTHER: usize> {
+    /// Returns `batch` with the first call's size in its type.
+    fn coerce<T: crate::Real>(batch: &Batch<T, OTHER>) -> &Batch<T, FIRST>;
+    /// Returns the argument's gradient buffer with the first call's size in its type.
+    fn coerce_mut<T: crate::Real>(batch: &mut Batch<T, OTHER>) -> &mut Batch<T, FIRST>;
+}
+
+impl<M: ?Sized, const N: usize> SharedInputSize<N, N> for M {
+    fn coerce<T: crate::Real>(batch: &Batch<T, N>) -> &Batch<T, N> {
+        batch
+    }
+    fn coerce_mut<T: crate::Real>(batch: &mut Batch<T, N>) -> &mut Batch<T, N> {
+        batch
+    }
+}
+
+/// An Embedding gets ids below its own vocabulary size. Checked here when a vocabulary size is
+/// a constant that only the compiler can compare.
+#[diagnostic::on_unimplemented(
+    message = "Embedding has a vocabulary of {VOCABULARY}, but the ids are below {GOT}; make the two vocabulary sizes equal",
+    label = "these ids are below {GOT}"
+)]
+pub trait EmbeddingVocabulary<const VOCABULARY: usize, const GOT: usize> {
+    /// Returns `ids` with the Embedding's vocabulary in its type.
+    fn coerce<const LEN: usize>(ids: &IdBatch<GOT, LEN>) -> &IdBatch<VOCABULARY, LEN>;
+}
+
+impl<M: ?Sized, const N: usize> EmbeddingVocabulary<N, N> for M {
+    fn coerce<const LEN: usize>(ids: &IdBatch<N, LEN>) -> &IdBatch<N, LEN> {
+        ids
+    }
+}
+
+/// An id argument of a model used as a layer has the vocabulary of the model's input.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` expects ids below {EXPECTED} here, but the argument holds ids below {GOT}",
+    label = "these ids are below {GOT}"
+)]
+pub trait IdVocabulary<const EXPECTED: usize, const GOT: usize> {
+    /// Returns `ids` with the expected vocabulary in its type.
+    fn coerce<const LEN: usize>(ids: &IdBatch<GOT, LEN>) -> &IdBatch<EXPECTED, LEN>;
+}
+
+impl<M: ?Sized, const N: usize> IdVocabulary<N, N> for M {
+    fn coerce<const LEN: usize>(ids: &IdBatch<N, LEN>) -> &IdBatch<N, LEN> {
+        ids
+    }
+}
+
+/// An id argument of a model used as a layer has as many ids per sample as the model's input:
+/// 1 for `Id<V>`, L for `[Id<V>; L]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` expects {EXPECTED} id(s) per sample here, but the argument has {GOT}",
+    label = "this argument has {GOT} id(s) per sample"
+)]
+pub trait IdLength<const EXPECTED: usize, const GOT: usize> {
+    /// Returns `ids` with the expected length in its type.
+    fn coerce<const VOCABULARY: usize>(ids: &IdBatch<VOCABULARY, GOT>) -> &IdBatch<VOCABULARY, EXPECTED>;
+}
+
+impl<M: ?Sized, const N: usize> IdLength<N, N> for M {
+    fn coerce<const VOCABULARY: usize>(ids: &IdBatch<VOCABULARY, N>) -> &IdBatch<VOCABULARY, N> {
+        ids
+    }
+}
+
+/// Returns the vocabulary that id argument `index` of a call with `count` arguments must have,
+/// or `got` when the count differs or the input takes floats, which other checks report.
+pub const fn id_vocabulary_at(vocabularies: &[usize], count: usize, index: usize, got: usize) -> usize {
+    if vocabularies.len() == count && index < count && vocabularies[index] != 0 { vocabularies[index] } else { got }
+}
+
+/// Returns the number of ids per sample that id argument `index` of a call with `count`
+/// arguments must have, or `got` as [`id_vocabulary_at`] does.
+pub const fn id_length_at(lengths: &[usize], count: usize, index: usize, got: usize) -> usize {
+    if lengths.len() == count && index < count && lengths[index] != 0 { lengths[index] } else { got }
+}
+
 /// A model used as a layer has exactly one output.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has {COUNT} outputs, but a model used as a layer must have exactly one",

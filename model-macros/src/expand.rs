@@ -86,7 +86,7 @@ fn activation_tokens(activation: Activation) -> TokenStream {
 
 /// Gives every token of `tokens` the span `span`, so that a compiler error about generated
 /// code points at the user's call rather than at a declaration elsewhere.
-/// A boolean that the macro knows, or that only the compiler can evaluate.
+/// A boolean that the macro computes, or that only the compiler can evaluate.
 enum Flag {
     Known(bool),
     Expr(TokenStream),
@@ -394,9 +394,9 @@ impl<'m> Generator<'m> {
         }
     }
 
-    /// The checks on named constants that lowering left to the compiler, and the check that
-    /// each float argument of a model used as a layer has the shape of its input, not only its
-    /// size. Each is a `const` assertion at the user's token.
+    /// Returns the checks on named constants that lowering left to the compiler, and the
+    /// check that each float argument of a model used as a layer has the shape of its input,
+    /// not only its size. Each is a `const` assertion at the user's token.
     fn deferred_checks(&self) -> TokenStream {
         let deferred = self.model.deferred.iter().map(|check| {
             let condition = &check.condition;
@@ -458,6 +458,14 @@ impl<'m> Generator<'m> {
             }
             Shape::Ids { .. } => quote!(&[]),
         });
+        let input_vocabularies = self.model.inputs.iter().map(|input| match &input.shape {
+            Shape::Ids { vocabulary, .. } => vocabulary.to_const_arg(),
+            Shape::Floats(_) => quote!(0usize),
+        });
+        let input_lengths = self.model.inputs.iter().map(|input| match &input.shape {
+            Shape::Ids { len, .. } => len.as_ref().map_or(quote!(1usize), Dim::to_const_arg),
+            Shape::Floats(_) => quote!(0usize),
+        });
         let shape_mismatch = self.model.inputs.iter().map(|input| {
             format!("`{}` expects an input of shape {} here, but this argument has another shape of the same size", self.model.name, input.shape)
         });
@@ -478,8 +486,8 @@ impl<'m> Generator<'m> {
                 #[doc(hidden)]
                 pub const __OUTPUT_COUNT: usize = #output_count;
 
-                /// Whether the first output holds probabilities, for a model that uses this
-                /// one as a layer.
+                /// Whether the first output contains probabilities, for a model that uses
+                /// this one as a layer.
                 #[doc(hidden)]
                 pub const __OUTPUT_PROBABILITIES: bool = #first_probabilities;
 
@@ -492,6 +500,14 @@ impl<'m> Generator<'m> {
                 /// The dimensions of each float input; empty for an id input.
                 #[doc(hidden)]
                 pub const __INPUT_DIMS: &'static [&'static [usize]] = &[#(#input_dims),*];
+
+                /// The vocabulary size of each id input; 0 for a float input.
+                #[doc(hidden)]
+                pub const __INPUT_VOCABULARIES: &'static [usize] = &[#(#input_vocabularies),*];
+
+                /// The number of ids per sample of each id input; 0 for a float input.
+                #[doc(hidden)]
+                pub const __INPUT_LENGTHS: &'static [usize] = &[#(#input_lengths),*];
 
                 /// The message for an argument whose size fits input `i` but whose shape does not.
                 #[doc(hidden)]
@@ -575,12 +591,13 @@ impl<'m> Generator<'m> {
                 let field = instance_field(instance);
                 let pre = pre_field(index);
                 let x = &operands[0];
-                quote!(self.#field.forward(&ws.#x, &mut ws.#pre, &mut ws.#out);)
+                let x = self.shared_input(call, quote!(ws.#x), false);
+                quote!(self.#field.forward(#x, &mut ws.#pre, &mut ws.#out);)
             }
             Kind::Embedding { .. } => {
                 let field = instance_field(instance);
-                let x = &operands[0];
-                quote!(self.#field.forward(&ws.#x, &mut ws.#out);)
+                let x = self.embedding_ids(call, &operands[0]);
+                quote!(self.#field.forward(#x, &mut ws.#out);)
             }
             Kind::Flatten => quote!(),
             Kind::Dropout { rate } => {
@@ -693,17 +710,54 @@ impl<'m> Generator<'m> {
                         let vocabulary = vocabulary.to_const_arg();
                         let len = len.as_ref().map_or(quote!(1usize), Dim::to_const_arg);
                         let expects_ids = quote!({ #checks::expects_ids_at(<#path>::__INPUT_IDS, #count, #i, true) });
-                        let kind_check = quote_spanned!(span=> <#spanned_path as #checks::IdArgument<#expects_ids, #vocabulary, #len>>);
+                        // The vocabulary and length checks come first and fall back to the
+                        // argument's own sizes for a float input, so that a kind mismatch is
+                        // the only error then.
+                        let expected_vocabulary = quote!({ #checks::id_vocabulary_at(<#path>::__INPUT_VOCABULARIES, #count, #i, #vocabulary) });
+                        let expected_len = quote!({ #checks::id_length_at(<#path>::__INPUT_LENGTHS, #count, #i, #len) });
+                        let kind_check = quote_spanned!(span=> <#spanned_path as #checks::IdArgument<#expects_ids, #expected_vocabulary, #expected_len>>);
                         if grads {
                             quote_spanned!(span=> #kind_check::gradient())
                         } else {
                             let field = value_field(storage);
-                            quote_spanned!(span=> #kind_check::value(&ws.#field))
+                            let vocabulary_check = quote_spanned!(span=> <#spanned_path as #checks::IdVocabulary<#expected_vocabulary, #vocabulary>>);
+                            let len_check = quote_spanned!(span=> <#spanned_path as #checks::IdLength<#expected_len, #len>>);
+                            quote_spanned!(span=> #kind_check::value(#len_check::coerce(#vocabulary_check::coerce(&ws.#field))))
                         }
                     }
                 }
             })
             .collect()
+    }
+
+    /// Returns a reference to the operand `place` of a Dense call, or with `grads` a mutable
+    /// reference to its gradient. When the macro cannot compare the operand's size with the
+    /// first call's, because one is a constant, the reference goes through a check that the
+    /// compiler evaluates.
+    fn shared_input(&self, call: &Call, place: TokenStream, grads: bool) -> TokenStream {
+        let instance = &self.model.instances[call.instance];
+        let shape = &self.model.values[call.operands[0]].shape;
+        let first = match &instance.input_shape {
+            Some(first) if first.equals(shape).is_none() => first,
+            _ => return if grads { quote!(&mut #place) } else { quote!(&#place) },
+        };
+        let (first, size) = (first.size().to_const_arg(), shape.size().to_const_arg());
+        let span = call.arg_spans.first().copied().unwrap_or(call.span);
+        let check = quote_spanned!(span=> <::keramic::__model_core::__private::checks::Layer as ::keramic::__model_core::__private::checks::SharedInputSize<#first, #size>>);
+        if grads { quote_spanned!(span=> #check::coerce_mut(&mut #place)) } else { quote_spanned!(span=> #check::coerce(&#place)) }
+    }
+
+    /// Returns a reference to the ids of an Embedding call, through a check that the compiler
+    /// evaluates when the macro cannot compare the two vocabulary sizes.
+    fn embedding_ids(&self, call: &Call, field: &Ident) -> TokenStream {
+        let Kind::Embedding { vocabulary, .. } = &self.model.instances[call.instance].kind else { return quote!(&ws.#field) };
+        let Shape::Ids { vocabulary: got, .. } = &self.model.values[call.operands[0]].shape else { return quote!(&ws.#field) };
+        if vocabulary.equals(got).is_some() {
+            return quote!(&ws.#field);
+        }
+        let (vocabulary, got) = (vocabulary.to_const_arg(), got.to_const_arg());
+        let span = call.arg_spans.first().copied().unwrap_or(call.span);
+        quote_spanned!(span=> <::keramic::__model_core::__private::checks::Layer as ::keramic::__model_core::__private::checks::EmbeddingVocabulary<#vocabulary, #got>>::coerce(&ws.#field))
     }
 
     /// The `SubmodelCall` impl through which a call with `count` arguments reaches the
@@ -750,16 +804,19 @@ impl<'m> Generator<'m> {
                 let field = instance_field(instance);
                 let pre = pre_field(index);
                 let out = value_field(call.output);
-                let (x, x_grad, need) = (&operands[0], &grads[0], &needs[0]);
+                let (x_grad, need) = (&grads[0], &needs[0]);
+                let x = &operands[0];
+                let x = self.shared_input(call, quote!(ws.#x), false);
+                let x_grad = self.shared_input(call, quote!(ws.#x_grad), true);
                 let seed = self.logit_seed(call.output);
                 quote! {
-                    self.#field.backward(&ws.#x, &ws.#pre, &ws.#out, &mut ws.#out_grad, #seed, if #need { ::core::option::Option::Some(&mut ws.#x_grad) } else { ::core::option::Option::None });
+                    self.#field.backward(#x, &ws.#pre, &ws.#out, &mut ws.#out_grad, #seed, if #need { ::core::option::Option::Some(#x_grad) } else { ::core::option::Option::None });
                 }
             }
             Kind::Embedding { .. } => {
                 let field = instance_field(instance);
-                let x = &operands[0];
-                quote!(self.#field.backward(&ws.#x, &ws.#out_grad);)
+                let x = self.embedding_ids(call, &operands[0]);
+                quote!(self.#field.backward(#x, &ws.#out_grad);)
             }
             Kind::Flatten => quote!(),
             Kind::Dropout { .. } => {
@@ -824,7 +881,7 @@ impl<'m> Generator<'m> {
         quote!(&[#(__logit_seeds[#outputs]),*])
     }
 
-    /// Returns whether `value` holds probabilities, values in [0, 1] that a cross-entropy
+    /// Returns whether `value` contains probabilities, values in [0, 1] that a cross-entropy
     /// reads as they are: the output of a sigmoid or softmax, or a Flatten, Dropout,
     /// Concatenate or Multiply of such outputs only.
     fn probabilities(&self, value: usize) -> Flag {
