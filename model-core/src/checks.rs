@@ -103,6 +103,51 @@ merge_check!(
     MultiplySizes, "Multiply needs inputs of equal shape, but got [{FIRST}] and [{OTHER}]"
 );
 
+macro_rules! matrix_merge_check {
+    ($(#[$doc:meta])* $name:ident, $message:literal) => {
+        $(#[$doc])*
+        ///
+        /// `FIRST_SIZE` and `OTHER_SIZE` are the products of the two shapes' dimensions.
+        #[diagnostic::on_unimplemented(message = $message, label = "inputs of shapes [{FIRST_ROWS}, {FIRST_COLS}] and [{OTHER_ROWS}, {OTHER_COLS}]")]
+        pub trait $name<
+            const FIRST_ROWS: usize,
+            const FIRST_COLS: usize,
+            const OTHER_ROWS: usize,
+            const OTHER_COLS: usize,
+            const FIRST_SIZE: usize,
+            const OTHER_SIZE: usize,
+        >
+        {
+            /// Returns `batch` with the first operand's size in its type.
+            fn coerce<T: crate::Real>(batch: &Batch<T, OTHER_SIZE>) -> &Batch<T, FIRST_SIZE>;
+            /// Returns an operand gradient with the first operand's size in its type.
+            fn coerce_mut<T: crate::Real>(batch: &mut Batch<T, OTHER_SIZE>) -> &mut Batch<T, FIRST_SIZE>;
+        }
+
+        impl<M: ?Sized, const ROWS: usize, const COLS: usize, const SIZE: usize> $name<ROWS, COLS, ROWS, COLS, SIZE, SIZE> for M {
+            fn coerce<T: crate::Real>(batch: &Batch<T, SIZE>) -> &Batch<T, SIZE> {
+                batch
+            }
+            fn coerce_mut<T: crate::Real>(batch: &mut Batch<T, SIZE>) -> &mut Batch<T, SIZE> {
+                batch
+            }
+        }
+    };
+}
+
+matrix_merge_check!(
+    /// The matrix operands of an Add have equal shapes.
+    AddShapes, "Add needs inputs of equal shape, but got [{FIRST_ROWS}, {FIRST_COLS}] and [{OTHER_ROWS}, {OTHER_COLS}]"
+);
+matrix_merge_check!(
+    /// The matrix operands of a Subtract have equal shapes.
+    SubtractShapes, "Subtract needs inputs of equal shape, but got [{FIRST_ROWS}, {FIRST_COLS}] and [{OTHER_ROWS}, {OTHER_COLS}]"
+);
+matrix_merge_check!(
+    /// The matrix operands of a Multiply have equal shapes.
+    MultiplyShapes, "Multiply needs inputs of equal shape, but got [{FIRST_ROWS}, {FIRST_COLS}] and [{OTHER_ROWS}, {OTHER_COLS}]"
+);
+
 /// A shared layer gets the same input size at every call, because its weights keep their
 /// shapes. Checked here when a size is a constant that only the compiler can compare.
 #[diagnostic::on_unimplemented(
@@ -362,6 +407,17 @@ pub trait LossesForOneOutput<const LOSSES: usize> {}
     note = "`compile` takes one loss per output: a single loss for one output, a tuple for several"
 )]
 pub trait LossCount<const OUTPUTS: usize, const LOSSES: usize> {}
+
+/// An array of losses has one element per output of the model `Self`. Implemented only when
+/// the two counts are equal.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has {OUTPUTS} output(s), but an array of {LOSSES} losses was given",
+    label = "give one loss per output, in declaration order",
+    note = "`compile` takes one loss per output: a single loss, an array of one loss kind, or a tuple"
+)]
+pub trait ArrayLength<const OUTPUTS: usize, const LOSSES: usize> {}
+
+impl<M: ?Sized, const N: usize> ArrayLength<N, N> for M {}
 
 /// The kinds of [`Loss::Outputs`](crate::loss::Loss::Outputs), from
 /// [`AnyOutput`](crate::loss::AnyOutput) to [`ClassLogits`](crate::loss::ClassLogits).

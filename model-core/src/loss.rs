@@ -47,6 +47,11 @@ pub enum GradientOf {
 }
 
 /// A loss function for one output.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a loss",
+    label = "give one loss per output: a single loss, or a tuple such as `(MeanAbsoluteError, BinaryCrossentropy)` for several",
+    note = "`compile` takes the losses as a tuple, not as an array or a nested tuple"
+)]
 pub trait Loss: Send + Sync {
     /// The outputs this loss can train, which `compile` checks at compile time:
     /// [`AnyOutput`], [`Probabilities`], [`ClassProbabilities`], [`Logits`] or

@@ -669,7 +669,15 @@ impl<'m> Generator<'m> {
                 }
                 let (first_size, size) = (first.size().to_const_arg(), shape.size().to_const_arg());
                 let span = call.span;
-                let check = quote_spanned!(span=> <::keramic::__model_core::__private::checks::Layer as ::keramic::__model_core::__private::checks::#check_trait<#first_size, #size>>);
+                // Two matrices go through a check that prints both dimensions of each.
+                let check = match (first, shape) {
+                    (Shape::Floats(a), Shape::Floats(b)) if a.len() == 2 && b.len() == 2 => {
+                        let check_trait = format_ident!("{}Shapes", kind);
+                        let (a0, a1, b0, b1) = (a[0].to_const_arg(), a[1].to_const_arg(), b[0].to_const_arg(), b[1].to_const_arg());
+                        quote_spanned!(span=> <::keramic::__model_core::__private::checks::Layer as ::keramic::__model_core::__private::checks::#check_trait<#a0, #a1, #b0, #b1, #first_size, #size>>)
+                    }
+                    _ => quote_spanned!(span=> <::keramic::__model_core::__private::checks::Layer as ::keramic::__model_core::__private::checks::#check_trait<#first_size, #size>>),
+                };
                 if grads { quote_spanned!(span=> #check::coerce_mut(&mut ws.#field)) } else { quote_spanned!(span=> #check::coerce(&ws.#field)) }
             })
             .collect()

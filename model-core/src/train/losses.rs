@@ -1,15 +1,15 @@
 //! The loss tuple that `compile` takes, checked against a model's outputs.
 
 use crate::Real;
-use crate::checks::{Admits, LossCount, LossCountMatches, LossesForOneOutput, OneLossForOutputs};
+use crate::checks::{Admits, ArrayLength, LossCount, LossCountMatches, LossesForOneOutput, OneLossForOutputs};
 use crate::loss::{GradientOf, HeadOutput, Loss};
 pub use crate::checks::LossTuple;
 use crate::network::Outputs;
 
 /// One loss per output of the model `M`, each fitting its output.
 ///
-/// Implemented for a single [`Loss`] (a model with one output) and for tuples of up to six
-/// losses with one element per output. `compile` requires it; the training methods need only
+/// Implemented for a single [`Loss`] (a model with one output), and for tuples of up to six
+/// losses and arrays of one loss kind with one element per output. `compile` requires it; the training methods need only
 /// [`LossTuple`], so that a rejected loss gives one error at `compile` and none at `fit`.
 #[diagnostic::on_unimplemented(
     message = "the losses `{Self}` do not fit the outputs of `{M}`",
@@ -89,6 +89,23 @@ macro_rules! impl_loss_tuple {
     };
 }
 
+/// An array of one loss kind, one element per output, as Keras takes a list of losses.
+impl<L: Loss, const N: usize> LossTuple for [L; N] {
+    type Arity = [L; N];
+    fn compute<T: Real>(&self, k: usize, head: &HeadOutput<'_, T>, targets: &[T], grad: Option<&mut [T]>) -> (f64, GradientOf) {
+        Loss::compute(&self[k], head, targets, grad)
+    }
+    fn weight(&self, k: usize) -> f64 {
+        Loss::weight(&self[k])
+    }
+    fn name(&self, k: usize) -> &'static str {
+        Loss::name(&self[k])
+    }
+    fn reports_accuracy(&self, k: usize) -> bool {
+        Loss::reports_accuracy(&self[k])
+    }
+}
+
 impl_loss_tuple!((0, L0), (1, L1));
 impl_loss_tuple!((0, L0), (1, L1), (2, L2));
 impl_loss_tuple!((0, L0), (1, L1), (2, L2), (3, L3));
@@ -148,3 +165,24 @@ impl_count!([L0, L1, L2, L3, L4, L5]; [H0, H1, H2]; LossCount<3, 6>);
 impl_count!([L0, L1, L2, L3, L4, L5]; [H0, H1, H2, H3]; LossCount<4, 6>);
 impl_count!([L0, L1, L2, L3, L4, L5]; [H0, H1, H2, H3, H4]; LossCount<5, 6>);
 impl_count!([(L0, H0, 1), (L1, H1, 2), (L2, H2, 3), (L3, H3, 4), (L4, H4, 5), (L5, H5, 6)]);
+
+/// Implements [`LossCountMatches`] for an array of losses and a model with as many outputs as
+/// the macro lists heads. An array of another length fails the clause on `M`, whose message
+/// gives both counts.
+macro_rules! impl_array_count {
+    ($outputs:literal; $(($head:ident, $output:literal)),+) => {
+        impl<M: ?Sized, L: Loss, $($head,)+ const N: usize> LossCountMatches<($($head,)+), M> for [L; N]
+        where
+            M: ArrayLength<$outputs, N>,
+            $(L::Outputs: Admits<$head, M, $output>,)+
+        {
+        }
+    };
+}
+
+impl_array_count!(1; (H0, 1));
+impl_array_count!(2; (H0, 1), (H1, 2));
+impl_array_count!(3; (H0, 1), (H1, 2), (H2, 3));
+impl_array_count!(4; (H0, 1), (H1, 2), (H2, 3), (H3, 4));
+impl_array_count!(5; (H0, 1), (H1, 2), (H2, 3), (H3, 4), (H4, 5));
+impl_array_count!(6; (H0, 1), (H1, 2), (H2, 3), (H3, 4), (H4, 5), (H5, 6));

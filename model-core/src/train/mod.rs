@@ -37,7 +37,8 @@ pub trait NetworkExt<T: Real>: Network<T> {
     /// Pairs the model with one loss per output and an optimizer, ready to [`Training::fit`].
     ///
     /// The compiler checks that `losses` has one loss per output: a single loss for a model
-    /// with one output, a tuple for several. It also rejects a loss over classes, such as
+    /// with one output, a tuple for several, or an array such as `[MeanSquaredError; 2]`
+    /// when every output takes the same kind of loss. It also rejects a loss over classes, such as
     /// categorical cross-entropy, for an output of width 1.
     fn compile<L: LossSet<Self>, O: Optimizer<T>>(&mut self, losses: L, optimizer: O) -> Training<'_, T, Self, L, O> {
         Training::new(self, losses, optimizer)
