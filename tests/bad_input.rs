@@ -143,3 +143,11 @@ fn fit_rejects_a_negative_loss_weight() {
     let error = model().compile(MeanAbsoluteError.weighted(f64::NAN), Adam::default()).train_on_batch(&good_rows(), &[0]).unwrap_err();
     assert!(matches!(error, Error::InvalidOption { option: "loss weight", .. }), "{error:?}");
 }
+
+#[test]
+fn train_on_batch_rejects_a_row_outside_the_data() {
+    let rows = good_rows();
+    let error = model().compile(MeanAbsoluteError, Adam::default()).train_on_batch(&rows, &[0, rows.len()]).unwrap_err();
+    assert!(matches!(error, Error::InvalidOption { option: "batch indices", .. }), "{error:?}");
+    assert!(error.to_string().contains(&format!("row {} is outside the data set, which has {} rows", rows.len(), rows.len())), "{error}");
+}

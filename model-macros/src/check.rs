@@ -87,6 +87,9 @@ fn dense_kind(layer: &LayerSyntax) -> syn::Result<Kind> {
                         return Err(syn::Error::new(ident.span(), "Dense takes at most one activation"));
                     }
                 } else if text == "NoBias" {
+                    if !bias {
+                        return Err(syn::Error::new(ident.span(), "Dense takes `NoBias` once; remove the second one"));
+                    }
                     bias = false;
                 } else {
                     let options: Vec<&str> = Activation::ALL.iter().map(|(name, _)| *name).chain(["NoBias"]).collect();
@@ -101,6 +104,20 @@ fn dense_kind(layer: &LayerSyntax) -> syn::Result<Kind> {
     }
     if let (Some(_), false) = (bias_penalty, bias) {
         return Err(syn::Error::new(layer.span(), "Dense has a bias penalty but `NoBias`; remove one of them"));
+    }
+    // The softmax of a single value is always 1, so such a layer cannot learn anything.
+    if activation == Some(Activation::Softmax) {
+        let message = "a softmax over 1 unit is always 1, so this layer cannot learn; use `Sigmoid` for one probability, or give it one unit per class";
+        let span = layer.args.iter().find(|arg| matches!(arg, GenericArg::Option(ident) if ident == "Softmax")).map_or(layer.span(), GenericArg::span);
+        match &units {
+            Dim::Known(1) => return Err(syn::Error::new(span, message)),
+            Dim::Known(_) => {}
+            Dim::Expr { .. } => {
+                let message = format!("`{units}` is 1, and {message}");
+                let units = units.expr_tokens();
+                defer(span, quote!(#units > 1), message);
+            }
+        }
     }
     Ok(Kind::Dense { units, activation: activation.unwrap_or(Activation::Linear), bias, kernel_penalty, bias_penalty })
 }

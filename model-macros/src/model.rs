@@ -412,6 +412,12 @@ impl Lowering<'_> {
         if let Some((_, value, _)) = self.scope.iter().rev().find(|(n, _, _)| *n == name) {
             return (*value != usize::MAX).then_some(*value);
         }
+        if let Some((_, instance)) = self.declared.iter().find(|(declared, _)| *declared == name) {
+            // Counted as called, so that the layer is not also reported as never called.
+            self.called.extend(*instance);
+            self.errors.push(syn::Error::new(ident.span(), format!("`{name}` is a layer, not a value; call it on its inputs, as in `{name}(x)`")));
+            return None;
+        }
         self.unresolved_value = true;
         let error = check::unknown_value(ident, &self.scope.iter().map(|(n, _, _)| n.as_str()).collect::<Vec<_>>(), &self.later_names());
         self.errors.push(error);
@@ -491,15 +497,13 @@ impl Lowering<'_> {
 
     fn check_whole_model(&mut self) {
         // A rejected call, such as `Dense::<1>()`, may be where the user meant to use an input
-        // or value, so unused ones are reported only once every call is accepted.
-        if !self.unresolved_value && !self.call_rejected {
+        // or value, so unused ones are reported only once every call is accepted. Without any
+        // output every input and value is unused; the missing output is the error then.
+        if !self.unresolved_value && !self.call_rejected && !self.model.outputs.is_empty() {
             for error in check::unused_inputs(&self.model, &self.operands) {
                 self.errors.push(error);
             }
-            // Without any output every value is unused; the missing output is the error then.
-            if !self.model.outputs.is_empty() {
-                self.check_unused_values();
-            }
+            self.check_unused_values();
         }
         if !self.unresolved_instance {
             for (name, instance) in &self.declared {

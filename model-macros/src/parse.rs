@@ -228,12 +228,18 @@ fn parse_name(input: ParseStream, keyword: &str, example: &str) -> syn::Result<I
     Err(input.error(format!("expected a name after `{keyword}`, as in `{example}`")))
 }
 
-/// Reads `#[frozen]`; any other attribute on a statement is an error.
+/// Reads `#[frozen]`. Doc comments are accepted and ignored, as on any Rust item; any other
+/// attribute on a statement is an error.
 fn parse_frozen(attrs: &[Attribute]) -> syn::Result<Option<Span>> {
     let mut frozen = None;
     for attr in attrs {
+        if attr.path().is_ident("doc") {
+            continue;
+        }
         if attr.path().is_ident("frozen") && matches!(attr.meta, syn::Meta::Path(_)) {
-            frozen = Some(attr.span());
+            if frozen.replace(attr.span()).is_some() {
+                return Err(syn::Error::new(attr.path().span(), "`#[frozen]` is given twice; remove one"));
+            }
         } else {
             return Err(syn::Error::new(attr.span(), "unknown attribute; a `layer` declaration accepts only `#[frozen]`"));
         }
@@ -477,6 +483,12 @@ fn expr_from_syn(expr: Expr) -> syn::Result<ExprSyntax> {
                     _ => Callee::Layer(layer_from_path(path.path)?),
                 },
                 // `Dense(1)(x)` is how Keras writes a layer; here sizes are generic arguments.
+                Expr::Call(inner) if !keras_style_layer(&inner) => {
+                    return Err(syn::Error::new(
+                        call.paren_token.span.join(),
+                        "the result of a layer call is a value, which cannot be called; call each layer once, on its inputs, as in `Dense::<1>(x)`",
+                    ));
+                }
                 Expr::Call(inner) => {
                     let kind = inner.func.to_token_stream().to_string().replace(' ', "");
                     let sizes = inner.args.to_token_stream().to_string();
@@ -495,6 +507,13 @@ fn expr_from_syn(expr: Expr) -> syn::Result<ExprSyntax> {
             "expected a value's name or a layer call such as `Dense::<1>(x)`",
         )),
     }
+}
+
+/// Returns whether `inner`, the callee of a call, looks like a Keras layer with its sizes in
+/// parentheses: a plain name such as `Dense`, called on literals only.
+fn keras_style_layer(inner: &syn::ExprCall) -> bool {
+    let plain_name = matches!(&*inner.func, Expr::Path(path) if path.qself.is_none() && path.path.segments.iter().all(|s| s.arguments.is_none()));
+    plain_name && !inner.args.is_empty() && inner.args.iter().all(|arg| matches!(arg, Expr::Lit(_)))
 }
 
 fn starts_lowercase(ident: &Ident) -> bool {

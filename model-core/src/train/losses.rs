@@ -106,6 +106,7 @@ impl<L: Loss, const N: usize> LossTuple for [L; N] {
     }
 }
 
+impl_loss_tuple!((0, L0));
 impl_loss_tuple!((0, L0), (1, L1));
 impl_loss_tuple!((0, L0), (1, L1), (2, L2));
 impl_loss_tuple!((0, L0), (1, L1), (2, L2), (3, L3));

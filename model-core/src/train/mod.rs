@@ -357,12 +357,18 @@ impl<'m, T: Real, M: Network<T>, L: LossTuple, O: Optimizer<T>> Training<'m, T, 
     /// allocates nothing unless a loss, the optimizer or an error does.
     ///
     /// # Errors
-    /// An empty `indices`, a bad id or value in one of its rows, or a loss, gradient or
-    /// updated weight that becomes NaN or infinite. The weights then stay as they were before
-    /// the step.
+    /// An empty `indices` or an index outside the data, a bad id or value in one of its rows,
+    /// or a loss, gradient or updated weight that becomes NaN or infinite. The weights then
+    /// stay as they were before the step.
     pub fn train_on_batch(&mut self, data: &Dataset<M::Input, M::Output>, indices: &[usize]) -> Result<f64> {
         if indices.is_empty() {
             return Err(Error::EmptyData { what: "the batch" });
+        }
+        if let Some(&row) = indices.iter().find(|&&row| row >= data.len()) {
+            return Err(Error::InvalidOption {
+                option: "batch indices",
+                message: format!("row {row} is outside the data set, which has {} rows; give indices below {}", data.len(), data.len()),
+            });
         }
         self.optimizer.validate()?;
         self.check_loss_weights()?;
