@@ -268,6 +268,11 @@ impl Parse for InputType {
             }
             return Ok(InputType::IdSequence { vocabulary, len });
         }
+        // `[f32; 3]` is how Rust writes an array; `model!` writes only the shape.
+        if content.peek(Ident) && content.peek2(Token![;]) {
+            let element: Ident = content.fork().parse()?;
+            return Err(syn::Error::new(span, format!("an input is written by its shape, as in `[3]` for 3 floats, not as a Rust array `[{element}; N]`; for ids write `[Id<V>; L]`")));
+        }
         let dims: Punctuated<Size, Token![,]> = content.parse_terminated(parse_size, Token![,])?;
         if dims.is_empty() {
             return Err(syn::Error::new(span, "an input needs a size, as in `[3]`"));
