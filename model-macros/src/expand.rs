@@ -4,6 +4,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::Ident;
+use syn::ext::IdentExt;
 
 use crate::model::{Activation, Call, Instance, Kind, Model, Producer};
 use crate::shape::{Dim, Shape};
@@ -1071,7 +1072,7 @@ impl<'m> Generator<'m> {
         let output_struct = &self.output_struct;
         let workspace = &self.workspace_struct;
         let outputs = &self.model.outputs;
-        let output_names: Vec<String> = outputs.iter().map(|output| output.name.to_string()).collect();
+        let output_names: Vec<String> = outputs.iter().map(|output| output.name.unraw().to_string()).collect();
         let output_widths: Vec<TokenStream> = outputs.iter().map(|output| self.model.values[output.value].shape.size().to_const_arg()).collect();
         let load_inputs = self.model.inputs.iter().map(|input| self.load_input(input));
         let heads = outputs.iter().enumerate().map(|(k, output)| {
@@ -1351,7 +1352,7 @@ impl<'m> Generator<'m> {
         let name_text = self.name.to_string();
         let name = self.name;
         let input_rows = self.model.inputs.iter().map(|input| {
-            let label = input.name.to_string();
+            let label = input.name.unraw().to_string();
             let shape = shape_string(&input.shape);
             quote! {
                 ::keramic::__model_core::summary::SummaryRow {
@@ -1402,7 +1403,7 @@ impl<'m> Generator<'m> {
     /// The name of the input or layer that produced `value`.
     fn producer_label(&self, value: usize) -> String {
         match self.model.values[value].producer {
-            Producer::Input(input) => self.model.inputs[input].name.to_string(),
+            Producer::Input(input) => self.model.inputs[input].name.unraw().to_string(),
             Producer::Call(call) => self.model.instances[self.model.calls[call].instance].label.clone(),
         }
     }

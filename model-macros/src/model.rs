@@ -271,7 +271,7 @@ impl Lowering<'_> {
                     self.scope.push((name.to_string(), usize::MAX, name.span()));
                     return;
                 };
-                let value = self.push_value(name.to_string(), true, shape, None, Producer::Input(self.model.inputs.len()));
+                let value = self.push_value(name.unraw().to_string(), true, shape, None, Producer::Input(self.model.inputs.len()));
                 self.model.inputs.push(Input { name: name.clone(), shape: self.model.values[value].shape.clone(), value });
                 self.scope.push((name.to_string(), value, name.span()));
             }
@@ -299,7 +299,9 @@ impl Lowering<'_> {
     }
 
     fn check_new_name(&mut self, name: &Ident) {
-        if self.scope.iter().any(|(existing, _, _)| *existing == name.to_string()) {
+        // `r#y` and `y` are the same name in the generated structs.
+        let unraw = name.unraw().to_string();
+        if self.scope.iter().any(|(existing, _, _)| existing.trim_start_matches("r#") == unraw) {
             self.errors.push(syn::Error::new(name.span(), format!("the name `{name}` is defined twice; give this value another name")));
         }
     }
@@ -341,7 +343,7 @@ impl Lowering<'_> {
                     Some(name) => {
                         let source = &self.model.values[value];
                         let (shape, storage, producer) = (source.shape.clone(), source.storage, source.producer);
-                        Some(self.push_value(name.to_string(), true, shape, Some(storage), producer))
+                        Some(self.push_value(name.unraw().to_string(), true, shape, Some(storage), producer))
                     }
                     None => Some(value),
                 }
@@ -384,7 +386,7 @@ impl Lowering<'_> {
             instance_ref.input_shape = described.first().map(|(_, shape)| shape.clone());
         }
         let label = match binding {
-            Some(name) => name.to_string(),
+            Some(name) => name.unraw().to_string(),
             None => format!("{}'s output", instance_ref.label),
         };
         let call = self.model.calls.len();
