@@ -327,6 +327,42 @@ pub const fn same_dims_at(dims: &[&[usize]], count: usize, index: usize, got: &[
     true
 }
 
+/// Returns `texts[index]`, or an empty text when `index` is out of range, so that a constant
+/// that reads it evaluates for a call with the wrong argument count too.
+pub const fn text_at(texts: &'static [&'static str], index: usize) -> &'static str {
+    if index < texts.len() { texts[index] } else { "" }
+}
+
+/// Returns the total length in bytes of `parts`.
+pub const fn joined_len(parts: &[&str]) -> usize {
+    let mut len = 0;
+    let mut i = 0;
+    while i < parts.len() {
+        len += parts[i].len();
+        i += 1;
+    }
+    len
+}
+
+/// Returns the bytes of `parts` one after the other, for a message built at compile time. `N`
+/// is [`joined_len`] of `parts`.
+pub const fn join<const N: usize>(parts: &[&str]) -> [u8; N] {
+    let mut out = [0u8; N];
+    let mut k = 0;
+    let mut p = 0;
+    while p < parts.len() {
+        let bytes = parts[p].as_bytes();
+        let mut i = 0;
+        while i < bytes.len() && k < N {
+            out[k] = bytes[i];
+            k += 1;
+            i += 1;
+        }
+        p += 1;
+    }
+    out
+}
+
 const fn product(dims: &[usize]) -> usize {
     let mut product: usize = 1;
     let mut i = 0;

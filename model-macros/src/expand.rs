@@ -409,12 +409,24 @@ impl<'m> Generator<'m> {
             let Kind::Submodel { alias, .. } = &self.model.instances[call.instance].kind else { return None };
             let count = call.operands.len();
             let arguments = call.operands.iter().enumerate().filter_map(move |(i, &v)| {
-                let Shape::Floats(dims) = &self.model.values[v].shape else { return None };
+                let value = &self.model.values[v];
+                let Shape::Floats(dims) = &value.shape else { return None };
                 let dims = dims.iter().map(Dim::expr_tokens);
                 let span = call.arg_spans.get(i).copied().unwrap_or(call.span);
+                let argument = if value.named { format!("`{}`", value.label) } else { "the argument".to_owned() };
+                let tail = format!(", but {argument} is {}, which has the same size", value.shape);
+                // The message joins the submodel's text, which names its input shape, with this
+                // call's text, which names the argument's shape.
                 Some(quote_spanned! {span=>
-                    const _: () = if !#checks::same_dims_at(<#alias>::__INPUT_DIMS, #count, #i, &[#(#dims),*]) {
-                        ::core::panic!("{}", <#alias>::__INPUT_SHAPE_MISMATCH[#i])
+                    const _: () = {
+                        const PARTS: &[&str] = &[#checks::text_at(<#alias>::__INPUT_SHAPE_EXPECTED, #i), #tail];
+                        const MESSAGE: [u8; #checks::joined_len(PARTS)] = #checks::join(PARTS);
+                        if !#checks::same_dims_at(<#alias>::__INPUT_DIMS, #count, #i, &[#(#dims),*]) {
+                            match ::core::str::from_utf8(&MESSAGE) {
+                                ::core::result::Result::Ok(message) => ::core::panic!("{}", message),
+                                ::core::result::Result::Err(_) => ::core::panic!("the argument's shape differs from the submodel's input shape"),
+                            }
+                        }
                     };
                 })
             });
@@ -467,9 +479,7 @@ impl<'m> Generator<'m> {
             Shape::Ids { len, .. } => len.as_ref().map_or(quote!(1usize), Dim::to_const_arg),
             Shape::Floats(_) => quote!(0usize),
         });
-        let shape_mismatch = self.model.inputs.iter().map(|input| {
-            format!("`{}` expects an input of shape {} here, but this argument has another shape of the same size", self.model.name, input.shape)
-        });
+        let shape_expected = self.model.inputs.iter().map(|input| format!("`{}` expects an input of shape {} here", self.model.name, input.shape));
         let doc_new = format!("Creates a [`{name}`] in `f32` with Keras's default initializers, drawing from `rng`.");
         quote! {
             #[automatically_derived]
@@ -510,9 +520,10 @@ impl<'m> Generator<'m> {
                 #[doc(hidden)]
                 pub const __INPUT_LENGTHS: &'static [usize] = &[#(#input_lengths),*];
 
-                /// The message for an argument whose size fits input `i` but whose shape does not.
+                /// The start of the message for an argument whose size fits input `i` but whose
+                /// shape does not.
                 #[doc(hidden)]
-                pub const __INPUT_SHAPE_MISMATCH: &'static [&'static str] = &[#(#shape_mismatch),*];
+                pub const __INPUT_SHAPE_EXPECTED: &'static [&'static str] = &[#(#shape_expected),*];
 
                 #[doc = #doc_new]
                 pub fn new<R: ::keramic::__model_core::__private::rand::Rng + ?::core::marker::Sized>(rng: &mut R) -> Self {

@@ -1,5 +1,5 @@
 // A submodel whose input is [3, 2] is called on a [2, 3] value. The sizes are equal, and only
-// the shapes differ. The error names the submodel and its input shape, at the argument `q`.
+// the shapes differ. The error names the submodel and both shapes, at the argument `q`.
 use keramic::prelude::*;
 
 model! {
