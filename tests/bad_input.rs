@@ -151,3 +151,28 @@ fn train_on_batch_rejects_a_row_outside_the_data() {
     assert!(matches!(error, Error::InvalidOption { option: "batch indices", .. }), "{error:?}");
     assert!(error.to_string().contains(&format!("row {} is outside the data set, which has {} rows", rows.len(), rows.len())), "{error}");
 }
+
+#[test]
+fn predict_names_the_row_of_the_callers_slice() {
+    let mut inputs: Vec<RatingsInput> = (0..20_001).map(|i| RatingsInput { user: i % 4, extra: [0.5, 1.0] }).collect();
+    inputs[15_000].user = 9;
+    let model = model();
+
+    let error = model.predict(&inputs).unwrap_err();
+    assert!(matches!(error, Error::IdOutOfRange { row: 15_000, .. }), "{error:?}");
+
+    let mut outputs = Vec::new();
+    let error = model.predictor().predict_into(&inputs, &mut outputs).unwrap_err();
+    assert!(matches!(error, Error::IdOutOfRange { row: 15_000, .. }), "{error:?}");
+
+    inputs[15_000].user = 1;
+    inputs[8_500].extra[0] = f32::NAN;
+    let error = model.predict(&inputs).unwrap_err();
+    assert!(matches!(error, Error::NonFiniteValue { row: 8_500, .. }), "{error:?}");
+}
+
+#[test]
+fn evaluate_rejects_a_negative_loss_weight() {
+    let error = model().compile(MeanAbsoluteError.weighted(-1.0), Adam::default()).evaluate(&good_rows()).unwrap_err();
+    assert!(matches!(error, Error::InvalidOption { option: "loss weight", .. }), "{error:?}");
+}

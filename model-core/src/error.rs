@@ -266,3 +266,15 @@ fn describe_origin(path: &Option<PathBuf>) -> String {
 
 /// The result type of keramic's fallible operations.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+impl Error {
+    /// Adds `offset` to the row of an input error, for rows that were loaded from a part of the
+    /// caller's slice starting at `offset`.
+    pub(crate) fn offset_row(self, offset: usize) -> Error {
+        match self {
+            Error::IdOutOfRange { input, row, id, vocabulary } => Error::IdOutOfRange { input, row: row + offset, id, vocabulary },
+            Error::NonFiniteValue { field, name, row, value } => Error::NonFiniteValue { field, name, row: row + offset, value },
+            other => other,
+        }
+    }
+}

@@ -55,8 +55,8 @@ pub trait NetworkExt<T: Real>: Network<T> {
         let mut workspace = Self::Workspace::default();
         let mut outputs = Vec::with_capacity(inputs.len());
         let indices: Vec<usize> = (0..inputs.len().min(PREDICT_BATCH)).collect();
-        for rows in inputs.chunks(PREDICT_BATCH) {
-            Self::load_inputs(&mut workspace, rows, &indices[..rows.len()])?;
+        for (chunk, rows) in inputs.chunks(PREDICT_BATCH).enumerate() {
+            Self::load_inputs(&mut workspace, rows, &indices[..rows.len()]).map_err(|error| error.offset_row(chunk * PREDICT_BATCH))?;
             self.forward(&mut workspace);
             outputs.extend((0..rows.len()).map(|sample| Self::read_output(&workspace, sample)));
         }
@@ -146,7 +146,7 @@ where
     pub fn predict_into(&mut self, inputs: &[M::Input], outputs: &mut Vec<M::Output>) -> Result<()> {
         outputs.reserve(inputs.len());
         let threads = rayon::current_num_threads().max(1);
-        for rows in inputs.chunks(PREDICT_BATCH) {
+        for (chunk, rows) in inputs.chunks(PREDICT_BATCH).enumerate() {
             let parts = threads.min(rows.len() / MIN_ROWS_PER_THREAD).max(1);
             let part_rows = rows.len().div_ceil(parts);
             if self.parts.len() < parts {
@@ -157,21 +157,23 @@ where
             }
             let model = self.model;
             let indices = &self.indices;
-            let run = |part: &mut PredictorPart<T, M>, rows: &[M::Input]| -> Result<()> {
-                M::load_inputs(&mut part.workspace, rows, &indices[..rows.len()])?;
+            let run = |part: &mut PredictorPart<T, M>, first: usize, rows: &[M::Input]| -> Result<()> {
+                M::load_inputs(&mut part.workspace, rows, &indices[..rows.len()]).map_err(|error| error.offset_row(first))?;
                 model.forward(&mut part.workspace);
                 part.outputs.clear();
                 part.outputs.extend((0..rows.len()).map(|sample| M::read_output(&part.workspace, sample)));
                 Ok(())
             };
+            let first = chunk * PREDICT_BATCH;
             if parts == 1 {
-                run(&mut self.parts[0], rows)?;
+                run(&mut self.parts[0], first, rows)?;
             } else {
                 use rayon::prelude::*;
                 self.parts[..parts]
                     .par_iter_mut()
                     .zip(rows.par_chunks(part_rows))
-                    .try_for_each(|(part, rows)| run(part, rows))?;
+                    .enumerate()
+                    .try_for_each(|(k, (part, rows))| run(part, first + k * part_rows, rows))?;
             }
             for part in &self.parts[..parts] {
                 outputs.extend_from_slice(&part.outputs);
@@ -325,6 +327,7 @@ impl<'m, T: Real, M: Network<T>, L: LossTuple, O: Optimizer<T>> Training<'m, T, 
         if data.is_empty() {
             return Err(Error::EmptyData { what: "the evaluation set" });
         }
+        self.check_loss_weights()?;
         let rows: Vec<usize> = (0..data.len()).collect();
         self.evaluate_rows(data, &rows)
     }
