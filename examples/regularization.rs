@@ -180,7 +180,7 @@ impl Game {
 }
 
 /// A game model declared by `game_model!`, with its row conversion.
-trait GameModel: Network<f32, Heads = (Head<1, false, false>,)> {
+trait GameModel: Network<f32, Heads = (Head<1, false, 0>,)> {
     /// Creates the model with initial weights drawn from `seed`.
     fn from_seed(seed: u64) -> Self;
     /// Converts one game row into the model's input and target.

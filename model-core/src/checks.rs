@@ -479,19 +479,55 @@ pub trait Admits<H, M: ?Sized, const OUTPUT: usize> {}
 impl<H, M: ?Sized, const OUTPUT: usize> Admits<H, M, OUTPUT> for AnyOutput {}
 
 
-impl<M: ?Sized, const W: usize, const MULTI: bool, const OUTPUT: usize> Admits<Head<W, MULTI, true>, M, OUTPUT> for Probabilities {}
-impl<M: ?Sized, const W: usize, const MULTI: bool, const OUTPUT: usize> Admits<Head<W, MULTI, false>, M, OUTPUT> for Probabilities where M: BinaryOnValues<OUTPUT> {}
+impl<M: ?Sized, const W: usize, const MULTI: bool, const OUTPUT: usize> Admits<Head<W, MULTI, 1>, M, OUTPUT> for Probabilities {}
+impl<M: ?Sized, const W: usize, const MULTI: bool, const OUTPUT: usize> Admits<Head<W, MULTI, 0>, M, OUTPUT> for Probabilities where M: BinaryOnValues<OUTPUT> {}
+impl<M: ?Sized, const W: usize, const MULTI: bool, const OUTPUT: usize> Admits<Head<W, MULTI, 2>, M, OUTPUT> for Probabilities where M: MixedOutput<OUTPUT> {}
 
-impl<M: ?Sized, const W: usize, const PROBABILITIES: bool, const OUTPUT: usize> Admits<Head<W, false, PROBABILITIES>, M, OUTPUT> for ClassProbabilities where M: ClassesOnOneUnit<OUTPUT, W> {}
-impl<M: ?Sized, const W: usize, const OUTPUT: usize> Admits<Head<W, true, true>, M, OUTPUT> for ClassProbabilities {}
-impl<M: ?Sized, const W: usize, const OUTPUT: usize> Admits<Head<W, true, false>, M, OUTPUT> for ClassProbabilities where M: CategoricalOnValues<OUTPUT> {}
+impl<M: ?Sized, const W: usize, const KIND: u8, const OUTPUT: usize> Admits<Head<W, false, KIND>, M, OUTPUT> for ClassProbabilities where M: ClassesOnOneUnit<OUTPUT, W> {}
+impl<M: ?Sized, const W: usize, const OUTPUT: usize> Admits<Head<W, true, 1>, M, OUTPUT> for ClassProbabilities {}
+impl<M: ?Sized, const W: usize, const OUTPUT: usize> Admits<Head<W, true, 0>, M, OUTPUT> for ClassProbabilities where M: CategoricalOnValues<OUTPUT> {}
+impl<M: ?Sized, const W: usize, const OUTPUT: usize> Admits<Head<W, true, 2>, M, OUTPUT> for ClassProbabilities where M: MixedOutput<OUTPUT> {}
 
-impl<M: ?Sized, const W: usize, const MULTI: bool, const OUTPUT: usize> Admits<Head<W, MULTI, false>, M, OUTPUT> for Logits {}
-impl<M: ?Sized, const W: usize, const MULTI: bool, const OUTPUT: usize> Admits<Head<W, MULTI, true>, M, OUTPUT> for Logits where M: BinaryLogitsOnProbabilities<OUTPUT> {}
+impl<M: ?Sized, const W: usize, const MULTI: bool, const OUTPUT: usize> Admits<Head<W, MULTI, 0>, M, OUTPUT> for Logits {}
+impl<M: ?Sized, const W: usize, const MULTI: bool, const OUTPUT: usize> Admits<Head<W, MULTI, 1>, M, OUTPUT> for Logits where M: BinaryLogitsOnProbabilities<OUTPUT> {}
+impl<M: ?Sized, const W: usize, const MULTI: bool, const OUTPUT: usize> Admits<Head<W, MULTI, 2>, M, OUTPUT> for Logits where M: MixedOutput<OUTPUT> {}
 
-impl<M: ?Sized, const W: usize, const PROBABILITIES: bool, const OUTPUT: usize> Admits<Head<W, false, PROBABILITIES>, M, OUTPUT> for ClassLogits where M: ClassesOnOneUnit<OUTPUT, W> {}
-impl<M: ?Sized, const W: usize, const OUTPUT: usize> Admits<Head<W, true, false>, M, OUTPUT> for ClassLogits {}
-impl<M: ?Sized, const W: usize, const OUTPUT: usize> Admits<Head<W, true, true>, M, OUTPUT> for ClassLogits where M: CategoricalLogitsOnProbabilities<OUTPUT> {}
+impl<M: ?Sized, const W: usize, const KIND: u8, const OUTPUT: usize> Admits<Head<W, false, KIND>, M, OUTPUT> for ClassLogits where M: ClassesOnOneUnit<OUTPUT, W> {}
+impl<M: ?Sized, const W: usize, const OUTPUT: usize> Admits<Head<W, true, 0>, M, OUTPUT> for ClassLogits {}
+impl<M: ?Sized, const W: usize, const OUTPUT: usize> Admits<Head<W, true, 1>, M, OUTPUT> for ClassLogits where M: CategoricalLogitsOnProbabilities<OUTPUT> {}
+impl<M: ?Sized, const W: usize, const OUTPUT: usize> Admits<Head<W, true, 2>, M, OUTPUT> for ClassLogits where M: MixedOutput<OUTPUT> {}
+
+/// The [`Head`] kind of an output of logits or other values that are not probabilities.
+pub const VALUES: u8 = 0;
+/// The [`Head`] kind of an output of probabilities.
+pub const PROBABILITIES: u8 = 1;
+/// The [`Head`] kind of an output that joins probabilities with other values, or of
+/// probabilities that Dropout scales during training.
+pub const MIXED: u8 = 2;
+
+/// Returns the kind of input `index` among `kinds`, or [`VALUES`] when there is no such input.
+pub const fn kind_at(kinds: &[u8], index: usize) -> u8 {
+    if index < kinds.len() { kinds[index] } else { VALUES }
+}
+
+/// Returns the kind of a Concatenate or Multiply of values of the kinds `a` and `b`.
+pub const fn join_kinds(a: u8, b: u8) -> u8 {
+    if a == b { a } else { MIXED }
+}
+
+/// Returns the kind of a Dropout of values of the kind `kind`: Dropout scales probabilities
+/// above 1 during training.
+pub const fn kind_after_dropout(kind: u8) -> u8 {
+    if kind == PROBABILITIES { MIXED } else { kind }
+}
+
+/// A cross-entropy was given for a mixed output. Never implemented, as [`OneLossForOutputs`].
+#[diagnostic::on_unimplemented(
+    message = "output {OUTPUT} of `{Self}` joins probabilities with other values, or passes probabilities through Dropout, so no cross-entropy can read it",
+    label = "the loss for output {OUTPUT} needs all probabilities or all logits",
+    note = "put Dropout before the layer with the sigmoid or softmax, and give probabilities and logits their own outputs"
+)]
+pub trait MixedOutput<const OUTPUT: usize> {}
 
 /// A loss over one unit per class, such as categorical cross-entropy, was given for an output
 /// of width 1. Never implemented, as [`OneLossForOutputs`].
@@ -507,7 +543,7 @@ pub trait ClassesOnOneUnit<const OUTPUT: usize, const WIDTH: usize> {}
 #[diagnostic::on_unimplemented(
     message = "binary cross-entropy reads output {OUTPUT} of `{Self}` as probabilities, but that output does not end in a sigmoid or softmax",
     label = "use `BinaryCrossentropy::from_logits()` for output {OUTPUT}, or end it in a sigmoid",
-    note = "`from_logits()` reads any values as logits and applies the sigmoid inside the loss; a Flatten, Dropout, Concatenate or Multiply keeps probabilities, other layers do not"
+    note = "`from_logits()` reads any values as logits and applies the sigmoid inside the loss; a Flatten, Concatenate or Multiply keeps probabilities, other layers do not"
 )]
 pub trait BinaryOnValues<const OUTPUT: usize> {}
 
@@ -516,7 +552,7 @@ pub trait BinaryOnValues<const OUTPUT: usize> {}
 #[diagnostic::on_unimplemented(
     message = "categorical cross-entropy reads output {OUTPUT} of `{Self}` as probabilities, but that output does not end in a softmax or sigmoid",
     label = "use `CategoricalCrossentropy::from_logits()` for output {OUTPUT}, or end it in a softmax",
-    note = "`from_logits()` reads any values as logits and applies the softmax inside the loss; a Flatten, Dropout, Concatenate or Multiply keeps probabilities, other layers do not"
+    note = "`from_logits()` reads any values as logits and applies the softmax inside the loss; a Flatten, Concatenate or Multiply keeps probabilities, other layers do not"
 )]
 pub trait CategoricalOnValues<const OUTPUT: usize> {}
 

@@ -106,8 +106,9 @@ pub trait Loss: Send + Sync {
 pub struct AnyOutput;
 
 /// The [`Loss::Outputs`] of binary cross-entropy: an output of probabilities. That is the
-/// output of a sigmoid or softmax `Dense`, a Flatten, Dropout, Concatenate or Multiply of such
-/// outputs only, or the output of another model whose output is such a value.
+/// output of a sigmoid or softmax `Dense`, a Flatten, Concatenate or Multiply of such outputs
+/// only, or the output of another model whose output is such a value. A Dropout of
+/// probabilities is not, because training scales the kept values above 1.
 #[derive(Clone, Copy, Debug)]
 pub struct Probabilities;
 
@@ -117,8 +118,8 @@ pub struct Probabilities;
 #[derive(Clone, Copy, Debug)]
 pub struct ClassProbabilities;
 
-/// The [`Loss::Outputs`] of binary cross-entropy from logits: an output that does not end in
-/// a sigmoid or softmax, because the loss applies the sigmoid itself.
+/// The [`Loss::Outputs`] of binary cross-entropy from logits: an output that no sigmoid or
+/// softmax reaches, because the loss applies the sigmoid itself.
 #[derive(Clone, Copy, Debug)]
 pub struct Logits;
 

@@ -85,28 +85,56 @@ fn activation_tokens(activation: Activation) -> TokenStream {
     }
 }
 
-/// Gives every token of `tokens` the span `span`, so that a compiler error about generated
-/// code points at the user's call rather than at a declaration elsewhere.
-/// A boolean that the macro computes, or that only the compiler can evaluate.
-enum Flag {
-    Known(bool),
+/// The kind of values of an output, for the check of the losses: `VALUES` (logits or any
+/// other numbers), `PROBABILITIES`, or `MIXED` (probabilities together with other values, or
+/// probabilities that Dropout scales during training). Known to the macro, or computed by the
+/// compiler from another model's output.
+enum OutputKind {
+    Known(u8),
     Expr(TokenStream),
 }
 
-impl Flag {
-    fn and(self, other: Flag) -> Flag {
+const VALUES: u8 = 0;
+const PROBABILITIES: u8 = 1;
+const MIXED: u8 = 2;
+
+impl OutputKind {
+    /// Returns the kind of a Concatenate or Multiply of values of the kinds `self` and `other`.
+    fn join(self, other: OutputKind) -> OutputKind {
         match (self, other) {
-            (Flag::Known(false), _) | (_, Flag::Known(false)) => Flag::Known(false),
-            (Flag::Known(true), flag) | (flag, Flag::Known(true)) => flag,
-            (Flag::Expr(a), Flag::Expr(b)) => Flag::Expr(quote!((#a) && (#b))),
+            (OutputKind::Known(a), OutputKind::Known(b)) => OutputKind::Known(if a == b { a } else { MIXED }),
+            (a, b) => {
+                let (a, b) = (a.into_expr(), b.into_expr());
+                OutputKind::Expr(quote!(::keramic::__model_core::__private::checks::join_kinds(#a, #b)))
+            }
         }
     }
 
-    /// Returns the flag as a const generic argument.
-    fn into_tokens(self) -> TokenStream {
+    /// Returns the kind of a Dropout of values of the kind `self`.
+    fn after_dropout(self) -> OutputKind {
         match self {
-            Flag::Known(value) => quote!(#value),
-            Flag::Expr(expr) => quote!({ #expr }),
+            OutputKind::Known(PROBABILITIES) => OutputKind::Known(MIXED),
+            OutputKind::Known(kind) => OutputKind::Known(kind),
+            OutputKind::Expr(expr) => OutputKind::Expr(quote!(::keramic::__model_core::__private::checks::kind_after_dropout(#expr))),
+        }
+    }
+
+    /// Returns the kind as a `u8` expression.
+    fn into_expr(self) -> TokenStream {
+        match self {
+            OutputKind::Known(kind) => {
+                let kind = proc_macro2::Literal::u8_suffixed(kind);
+                quote!(#kind)
+            }
+            OutputKind::Expr(expr) => quote!((#expr)),
+        }
+    }
+
+    /// Returns the kind as a const generic argument.
+    fn into_const_arg(self) -> TokenStream {
+        match self {
+            OutputKind::Known(_) => self.into_expr(),
+            OutputKind::Expr(expr) => quote!({ #expr }),
         }
     }
 }
@@ -145,6 +173,8 @@ fn self_to_model(tokens: TokenStream) -> TokenStream {
         .collect()
 }
 
+/// Gives every token of `tokens` the span `span`, so that a compiler error about generated
+/// code points at the user's call rather than at a declaration elsewhere.
 fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
@@ -461,7 +491,10 @@ impl<'m> Generator<'m> {
         let sub_interface = self.submodel_interface();
         let input_count = self.model.inputs.len();
         let output_count = self.model.outputs.len();
-        let first_probabilities = self.model.outputs.first().map_or(quote!(false), |output| self.probabilities(output.value).into_tokens());
+        let checks = quote!(::keramic::__model_core::__private::checks);
+        let first_kind = self.model.outputs.first().map_or(quote!(0u8), |output| {
+            self.output_kind(output.value, &|i| OutputKind::Expr(quote!(#checks::kind_at(inputs, #i)))).into_expr()
+        });
         let input_sizes = self.model.inputs.iter().map(|input| input.shape.size().to_const_arg());
         let input_ids = self.model.inputs.iter().map(|input| matches!(input.shape, Shape::Ids { .. }));
         let input_dims = self.model.inputs.iter().map(|input| match &input.shape {
@@ -497,10 +530,13 @@ impl<'m> Generator<'m> {
                 #[doc(hidden)]
                 pub const __OUTPUT_COUNT: usize = #output_count;
 
-                /// Whether the first output contains probabilities, for a model that uses
-                /// this one as a layer.
+                /// Returns what the values of the first output are, given what the values of
+                /// each input are, for a model that uses this one as a layer.
                 #[doc(hidden)]
-                pub const __OUTPUT_PROBABILITIES: bool = #first_probabilities;
+                pub const fn __output_kind(inputs: &[u8]) -> u8 {
+                    let _ = inputs;
+                    #first_kind
+                }
 
                 #[doc(hidden)]
                 pub const __INPUT_SIZES: &'static [usize] = &[#(#input_sizes),*];
@@ -901,19 +937,27 @@ impl<'m> Generator<'m> {
         quote!(&[#(__logit_seeds[#outputs]),*])
     }
 
-    /// Returns whether `value` contains probabilities, values in [0, 1] that a cross-entropy
-    /// reads as they are: the output of a sigmoid or softmax, or a Flatten, Dropout,
-    /// Concatenate or Multiply of such outputs only.
-    fn probabilities(&self, value: usize) -> Flag {
-        let Producer::Call(call) = self.model.values[value].producer else { return Flag::Known(false) };
-        let call = &self.model.calls[call];
+    /// Returns what the values of `value` are (see [`OutputKind`]). `inputs` gives the kind of
+    /// each model input: values for the model's own outputs, the caller's argument kinds for
+    /// the function that a model using this one as a layer calls.
+    fn output_kind(&self, value: usize, inputs: &dyn Fn(usize) -> OutputKind) -> OutputKind {
+        let call = match self.model.values[value].producer {
+            Producer::Input(input) => return inputs(input),
+            Producer::Call(call) => &self.model.calls[call],
+        };
+        let operand = |i: usize| self.output_kind(call.operands[i], inputs);
         match &self.model.instances[call.instance].kind {
-            Kind::Dense { activation, .. } => Flag::Known(matches!(activation, Activation::Sigmoid | Activation::Softmax)),
-            Kind::Flatten | Kind::Dropout { .. } | Kind::Concatenate | Kind::Multiply => {
-                call.operands.iter().fold(Flag::Known(true), |all, &operand| all.and(self.probabilities(operand)))
+            Kind::Dense { activation, .. } => {
+                OutputKind::Known(if matches!(activation, Activation::Sigmoid | Activation::Softmax) { PROBABILITIES } else { VALUES })
             }
-            Kind::Embedding { .. } | Kind::Add | Kind::Subtract => Flag::Known(false),
-            Kind::Submodel { alias, .. } => Flag::Expr(quote!(<#alias>::__OUTPUT_PROBABILITIES)),
+            Kind::Flatten => operand(0),
+            Kind::Dropout { .. } => operand(0).after_dropout(),
+            Kind::Concatenate | Kind::Multiply => (1..call.operands.len()).fold(operand(0), |kind, i| kind.join(operand(i))),
+            Kind::Embedding { .. } | Kind::Add | Kind::Subtract => OutputKind::Known(VALUES),
+            Kind::Submodel { alias, .. } => {
+                let arguments = (0..call.operands.len()).map(|i| operand(i).into_expr());
+                OutputKind::Expr(quote!(<#alias>::__output_kind(&[#(#arguments),*])))
+            }
         }
     }
 
@@ -1204,8 +1248,8 @@ impl<'m> Generator<'m> {
                     quote!({ #expr > 1 })
                 }
             };
-            let probabilities = self.probabilities(output.value).into_tokens();
-            quote!(::keramic::__model_core::train::Head<#width, #multi, #probabilities>)
+            let kind = self.output_kind(output.value, &|_| OutputKind::Known(VALUES)).into_const_arg();
+            quote!(::keramic::__model_core::train::Head<#width, #multi, #kind>)
         }).collect();
         quote! {
             #[automatically_derived]

@@ -9,8 +9,9 @@ use crate::network::Outputs;
 /// One loss per output of the model `M`, each fitting its output.
 ///
 /// Implemented for a single [`Loss`] (a model with one output), and for tuples of up to six
-/// losses and arrays of one loss kind with one element per output. `compile` requires it; the training methods need only
-/// [`LossTuple`], so that a rejected loss gives one error at `compile` and none at `fit`.
+/// losses and arrays of one loss kind with one element per output. `compile` requires it; the
+/// training methods need only [`LossTuple`], so that a rejected loss gives one error at
+/// `compile` and none at `fit`.
 #[diagnostic::on_unimplemented(
     message = "the losses `{Self}` do not fit the outputs of `{M}`",
     label = "give one loss per output: a single loss for one output, a tuple for several",
@@ -31,15 +32,18 @@ where
 }
 
 /// One model output, as an element of a model's [`Outputs::Heads`] tuple: its width, whether
-/// that width is more than 1, and whether its values are probabilities.
+/// that width is more than 1, and what its values are.
 ///
 /// `MULTI` is always `WIDTH > 1`. Stable Rust cannot compute it from `WIDTH` in a type, so
-/// `model!` writes both; losses over classes need `MULTI`. `PROBABILITIES` is true for the
-/// output of a sigmoid or softmax, and for a Flatten, Dropout, Concatenate or Multiply of
-/// such outputs only. The cross-entropies read such values as probabilities, and their
-/// `from_logits()` forms need any other values.
+/// `model!` writes both; losses over classes need `MULTI`. `KIND` is one of
+/// [`VALUES`](crate::checks::VALUES), [`PROBABILITIES`](crate::checks::PROBABILITIES) or
+/// [`MIXED`](crate::checks::MIXED). An output contains probabilities when it is the output of a
+/// sigmoid or softmax, or a Flatten, Concatenate or Multiply of such outputs only. It is
+/// mixed when it joins probabilities with other values, or when Dropout scales probabilities
+/// during training. The cross-entropies read probabilities, their `from_logits()` forms read
+/// other values, and neither reads a mixed output.
 #[derive(Clone, Copy, Debug)]
-pub struct Head<const WIDTH: usize, const MULTI: bool, const PROBABILITIES: bool>;
+pub struct Head<const WIDTH: usize, const MULTI: bool, const KIND: u8>;
 
 impl<L: Loss> LossTuple for L {
     type Arity = (L,);
