@@ -135,7 +135,7 @@ fn read_csv_names_file_line_and_column() {
 }
 
 #[test]
-fn fit_rejects_a_negative_loss_weight() {
+fn fit_negative_loss_weight() {
     let error = model().compile(MeanAbsoluteError.weighted(-1.0), Adam::default()).fit(&good_rows(), &Fit::epochs(1).verbose(false)).unwrap_err();
     assert!(matches!(error, Error::InvalidOption { option: "loss weight", .. }), "{error:?}");
     assert!(error.to_string().contains("output `rating` has weight -1"), "{error}");
@@ -145,7 +145,7 @@ fn fit_rejects_a_negative_loss_weight() {
 }
 
 #[test]
-fn train_on_batch_rejects_a_row_outside_the_data() {
+fn train_on_batch_row_out_of_range() {
     let rows = good_rows();
     let error = model().compile(MeanAbsoluteError, Adam::default()).train_on_batch(&rows, &[0, rows.len()]).unwrap_err();
     assert!(matches!(error, Error::InvalidOption { option: "batch indices", .. }), "{error:?}");
@@ -153,7 +153,7 @@ fn train_on_batch_rejects_a_row_outside_the_data() {
 }
 
 #[test]
-fn predict_names_the_row_of_the_callers_slice() {
+fn predict_error_names_slice_row() {
     let mut inputs: Vec<RatingsInput> = (0..20_001).map(|i| RatingsInput { user: i % 4, extra: [0.5, 1.0] }).collect();
     inputs[15_000].user = 9;
     let model = model();
@@ -172,7 +172,7 @@ fn predict_names_the_row_of_the_callers_slice() {
 }
 
 #[test]
-fn evaluate_rejects_a_negative_loss_weight() {
+fn evaluate_negative_loss_weight() {
     let error = model().compile(MeanAbsoluteError.weighted(-1.0), Adam::default()).evaluate(&good_rows()).unwrap_err();
     assert!(matches!(error, Error::InvalidOption { option: "loss weight", .. }), "{error:?}");
 }

@@ -68,10 +68,15 @@ pub trait SubmodelCall<T: crate::Real, const EXPECTED: usize, const GOT: usize> 
     );
 }
 
+/// Defines a check that two sizes are equal, with a `coerce` that changes the size in a
+/// batch's type from `OTHER` to `FIRST`. Without a label, the label gives both shapes.
 macro_rules! merge_check {
     ($(#[$doc:meta])* $name:ident, $message:literal) => {
+        merge_check!($(#[$doc])* $name, $message, "inputs of shapes [{FIRST}] and [{OTHER}]");
+    };
+    ($(#[$doc:meta])* $name:ident, $message:literal, $label:literal) => {
         $(#[$doc])*
-        #[diagnostic::on_unimplemented(message = $message, label = "inputs of shapes [{FIRST}] and [{OTHER}]")]
+        #[diagnostic::on_unimplemented(message = $message, label = $label)]
         pub trait $name<const FIRST: usize, const OTHER: usize> {
             /// Returns `batch` with the first operand's size in its type.
             fn coerce<T: crate::Real>(batch: &Batch<T, OTHER>) -> &Batch<T, FIRST>;
@@ -148,27 +153,13 @@ matrix_merge_check!(
     MultiplyShapes, "Multiply needs inputs of equal shape, but got [{FIRST_ROWS}, {FIRST_COLS}] and [{OTHER_ROWS}, {OTHER_COLS}]"
 );
 
-/// A shared layer gets the same input size at every call, because its weights keep their
-/// shapes. Checked here when a size is a constant that only the compiler can compare.
-#[diagnostic::on_unimplemented(
-    message = "a shared layer needs the same input shape at every call, but it was first called on [{FIRST}] and here on [{OTHER}]",
-    label = "this argument has shape [{OTHER}]"
-)]
-pub trait SharedInputSize<const FIRST: usize, const OTHER: usize> {
-    /// Returns `batch` with the first call's size in its type.
-    fn coerce<T: crate::Real>(batch: &Batch<T, OTHER>) -> &Batch<T, FIRST>;
-    /// Returns the argument's gradient buffer with the first call's size in its type.
-    fn coerce_mut<T: crate::Real>(batch: &mut Batch<T, OTHER>) -> &mut Batch<T, FIRST>;
-}
-
-impl<M: ?Sized, const N: usize> SharedInputSize<N, N> for M {
-    fn coerce<T: crate::Real>(batch: &Batch<T, N>) -> &Batch<T, N> {
-        batch
-    }
-    fn coerce_mut<T: crate::Real>(batch: &mut Batch<T, N>) -> &mut Batch<T, N> {
-        batch
-    }
-}
+merge_check!(
+    /// A shared layer gets the same input size at every call, because its weights keep their
+    /// shapes. Checked here when a size is a constant that only the compiler can compare.
+    SharedInputSize,
+    "a shared layer needs the same input shape at every call, but it was first called on [{FIRST}] and here on [{OTHER}]",
+    "this argument has shape [{OTHER}]"
+);
 
 /// An Embedding gets ids below its own vocabulary size. Checked here when a vocabulary size is
 /// a constant that only the compiler can compare.
@@ -189,7 +180,7 @@ impl<M: ?Sized, const N: usize> EmbeddingVocabulary<N, N> for M {
 
 /// An id argument of a model used as a layer has the vocabulary of the model's input.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` expects ids below {EXPECTED} here, but the argument holds ids below {GOT}",
+    message = "`{Self}` expects ids below {EXPECTED} here, but the argument has ids below {GOT}",
     label = "these ids are below {GOT}"
 )]
 pub trait IdVocabulary<const EXPECTED: usize, const GOT: usize> {

@@ -1242,9 +1242,8 @@ impl<'m> Generator<'m> {
                     let multi = value > 1;
                     quote!(#multi)
                 }
-                Dim::Expr { tokens, .. } => {
-                    // Printed from a token stream built in this macro, so it parses.
-                    let expr: TokenStream = tokens.parse().unwrap_or_default();
+                Dim::Expr { .. } => {
+                    let expr = size.expr_tokens();
                     quote!({ #expr > 1 })
                 }
             };

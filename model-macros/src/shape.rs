@@ -76,9 +76,8 @@ impl Dim {
                 let value = *value as usize;
                 quote!(#value)
             }
-            Dim::Expr { tokens, .. } => {
-                // The tokens were printed from a token stream built in this macro, so they parse.
-                let expr: TokenStream = tokens.parse().unwrap_or_default();
+            Dim::Expr { .. } => {
+                let expr = self.expr_tokens();
                 quote!({ #expr })
             }
         }

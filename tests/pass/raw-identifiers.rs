@@ -14,7 +14,8 @@ model! {
 fn main() {
     let summary = Keywords::summary().to_string();
     assert!(!summary.contains("r#"), "{summary}");
-    assert!(summary.contains("type") && summary.contains("match"), "{summary}");
+    assert!(summary.contains("type"), "{summary}");
+    assert!(summary.contains("match"), "{summary}");
 
     let data: Dataset<KeywordsInput, KeywordsOutput> =
         (0..8).map(|i| (KeywordsInput { r#type: [i as f32, 1.0] }, KeywordsOutput { r#match: [i as f32] })).collect();
